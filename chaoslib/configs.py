@@ -1,0 +1,78 @@
+"""The eight ALBERT architectures, known offline.
+
+albert-base-v2 and albert-large-v2 come verbatim from the hub's config.json files (read from
+the data folder when it has them); the other sizes follow the ALBERT paper's Table 1 and the
+hub's conventions (v1: ``gelu``, v2: ``gelu_new``; dropout 0 for v2, 0.1 for v1; dropout is
+inactive in the dynamics anyway, which always run in eval mode). A pretrained checkpoint always
+brings its own config.json, so these tables only shape randomly initialised networks.
+"""
+
+from __future__ import annotations
+
+import os
+
+from transformers import AlbertConfig
+
+from chaoslib.errors import ChaoslibError, DataNotFound
+from chaoslib.settings import data_dir as resolve_data_dir
+
+# size -> (hidden, layers, heads, ffn)
+_SIZES = {
+    "base": (768, 12, 12, 3072),
+    "large": (1024, 24, 16, 4096),
+    "xlarge": (2048, 24, 16, 8192),
+    "xxlarge": (4096, 12, 64, 16384),
+}
+ALBERT_NAMES: tuple[str, ...] = tuple(f"albert-{size}-v{v}" for v in (1, 2) for size in _SIZES)
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it is one of the eight ALBERT models, else raise with the valid list."""
+    if name not in ALBERT_NAMES:
+        raise ChaoslibError(f"model_name={name!r} is not an ALBERT model; use one of {list(ALBERT_NAMES)}.")
+    return name
+
+
+def albert_config(
+    name: str = "albert-large-v2",
+    data_dir: str | os.PathLike | None = None,
+    attn_implementation: str = "eager",
+    **overrides,
+) -> AlbertConfig:
+    """The architecture of ``name``; ``overrides`` replace fields (e.g. ``num_hidden_layers=3``).
+
+    ``attn_implementation="eager"`` by default: the dynamics need forward-mode AD, which the
+    SDPA kernels lack.
+    """
+    check_model_name(name)
+    try:
+        path = resolve_data_dir(data_dir) / "albert" / "configs" / f"{name}.json"
+    except DataNotFound:
+        path = None
+    if path is not None and path.exists():
+        config = AlbertConfig.from_json_file(str(path))
+    else:
+        size, version = name.split("-")[1], name[-1]
+        hidden, layers, heads, ffn = _SIZES[size]
+        dropout = 0.0 if version == "2" else 0.1
+        config = AlbertConfig(
+            vocab_size=30000,
+            embedding_size=128,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=ffn,
+            hidden_act="gelu_new" if version == "2" else "gelu",
+            hidden_dropout_prob=dropout,
+            attention_probs_dropout_prob=dropout,
+            max_position_embeddings=512,
+            type_vocab_size=2,
+            initializer_range=0.02,
+            layer_norm_eps=1e-12,
+            num_hidden_groups=1,
+            inner_group_num=1,
+        )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    config._attn_implementation = attn_implementation
+    return config

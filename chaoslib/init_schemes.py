@@ -1,0 +1,87 @@
+"""Named, seeded random initialisations (SPEC 1).
+
+The original scripts meant three different things by "random init"; each is a scheme here:
+
+- ``tf``   (dynamics chapters): dense kernels truncated normal sigma=0.02 cut at 2 sigma, biases 0,
+  LayerNorm gamma=1 beta=0, word/token-type embeddings uniform(-0.05, 0.05), position
+  embeddings truncated normal 0.02, the 128 -> D embedding projection Glorot uniform.
+- ``glue`` (GLUE chapter): every parameter whose name ends in ``weight`` truncated normal 0.02
+  (LayerNorm gains included, so they start near 0), everything else 0.
+- ``mlm``  (MLM chapter): every parameter uniform(-1/sqrt(d), 1/sqrt(d)), d its last dimension.
+- ``hf``   transformers' own ``_init_weights``.
+
+Draws happen on the CPU from one ``torch.Generator`` in parameter-name order, so a seed gives
+the same network on every device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from chaoslib.errors import ChaoslibError
+
+INIT_SCHEMES: tuple[str, ...] = ("tf", "glue", "mlm", "hf")
+
+
+def _trunc_normal(shape: torch.Size, gen: torch.Generator, std: float = 0.02) -> torch.Tensor:
+    t = torch.empty(shape)
+    return nn.init.trunc_normal_(t, mean=0.0, std=std, a=-2 * std, b=2 * std, generator=gen)
+
+
+def _uniform(shape: torch.Size, gen: torch.Generator, bound: float) -> torch.Tensor:
+    return torch.empty(shape).uniform_(-bound, bound, generator=gen)
+
+
+def _tf_value(name: str, shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
+    leaf = name.rsplit(".", 1)[-1]
+    if "LayerNorm" in name or "layer_norm" in name:
+        return torch.ones(shape) if leaf == "weight" else torch.zeros(shape)
+    if leaf == "bias":
+        return torch.zeros(shape)
+    if "word_embeddings" in name or "token_type_embeddings" in name:
+        return _uniform(shape, gen, 0.05)
+    if "position_embeddings" in name:
+        return _trunc_normal(shape, gen)
+    if "embedding_hidden_mapping_in" in name:
+        fan_out, fan_in = shape
+        return _uniform(shape, gen, math.sqrt(6.0 / (fan_in + fan_out)))
+    return _trunc_normal(shape, gen)
+
+
+def _glue_value(name: str, shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
+    return _trunc_normal(shape, gen) if name.endswith("weight") else torch.zeros(shape)
+
+
+def _mlm_value(name: str, shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
+    return _uniform(shape, gen, 1.0 / math.sqrt(shape[-1]))
+
+
+_SCHEMES = {"tf": _tf_value, "glue": _glue_value, "mlm": _mlm_value}
+
+
+def check_init(init: str) -> str:
+    if init not in INIT_SCHEMES:
+        raise ChaoslibError(f"init={init!r} is not a known scheme; use one of {list(INIT_SCHEMES)}.")
+    return init
+
+
+@torch.no_grad()
+def initialize(model: nn.Module, init: str, seed: int) -> nn.Module:
+    """Re-initialise every parameter of ``model`` in place with scheme ``init`` and ``seed``.
+
+    Tied parameters (the MLM decoder shares the word embeddings) are drawn once.
+    """
+    check_init(init)
+    if init == "hf":
+        raise ChaoslibError(
+            "init='hf' is transformers' constructor init: build the model with chaoslib.models.load_albert "
+            "(which seeds it) instead of re-initialising an existing one."
+        )
+    gen = torch.Generator().manual_seed(seed)
+    draw = _SCHEMES[init]
+    for name, param in model.named_parameters():  # named_parameters() yields a tied tensor once
+        param.copy_(draw(name, param.shape, gen).to(param.dtype))
+    return model

@@ -1,0 +1,139 @@
+"""Loading ALBERT: pretrained weights (local folder, HF cache or hub) or a seeded random network.
+
+``load_albert`` never falls back: asking for pretrained weights that cannot be had raises
+:class:`PretrainedWeightsUnavailable` within seconds, with the ways out in its message.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AlbertForMaskedLM, AlbertForSequenceClassification, AlbertModel
+
+from chaoslib.configs import albert_config, check_model_name
+from chaoslib.errors import ChaoslibError, PretrainedWeightsUnavailable
+from chaoslib.init_schemes import check_init, initialize
+from chaoslib.settings import resolve_device, resolve_dtype
+
+HEADS = {"base": AlbertModel, "mlm": AlbertForMaskedLM, "classification": AlbertForSequenceClassification}
+WEIGHTS = ("pretrained", "random")
+HUB_PROBE_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a network is, for provenance and figure captions."""
+
+    name: str
+    weights: str  # "pretrained" | "random"
+    init: str | None  # init scheme for random weights, None for pretrained
+    seed: int | None  # init seed for random weights
+    source: str  # where the weights came from ("hub:albert/albert-large-v2", a folder, "random")
+
+    def label(self) -> str:
+        """Short label for legends: ``albert-large-v2 pretrained`` / ``albert-large-v2 random tf #3``."""
+        if self.weights == "pretrained":
+            return f"{self.name} pretrained"
+        return f"{self.name} random {self.init} #{self.seed}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def hub_id(name: str) -> str:
+    """The hub repository of an ALBERT model (the checkpoints moved under the ``albert`` org)."""
+    return f"albert/{check_model_name(name)}"
+
+
+def _hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    import urllib.request
+
+    from huggingface_hub import constants
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(constants.ENDPOINT, method="HEAD"), timeout=timeout)
+        return True
+    except Exception:  # DNS failure, refused, timeout, HTTP error: all mean "cannot download now"
+        return False
+
+
+def _unavailable(name: str, why: str) -> PretrainedWeightsUnavailable:
+    return PretrainedWeightsUnavailable(
+        f"pretrained weights for {name} are not available: {why}. Either download them once where the "
+        f"hub is reachable (`huggingface-cli download {hub_id(name)}`, or any from_pretrained call) and "
+        f"run again, pass weights_dir=PATH to a folder holding config.json and the weights, or run with "
+        f"weights='random' (papermill: -p weights random), which is labelled as random in every figure."
+    )
+
+
+def _from_pretrained(cls: type, name: str, weights_dir: str | os.PathLike | None, **kwargs) -> tuple[nn.Module, str]:
+    if weights_dir is not None:
+        path = Path(weights_dir)
+        if not (path / "config.json").exists():
+            raise ChaoslibError(f"weights_dir={str(path)!r} holds no config.json; point it at a saved model folder.")
+        return cls.from_pretrained(str(path), **kwargs), str(path)
+    repo = hub_id(name)
+    try:  # the local cache first: no network, instant
+        return cls.from_pretrained(repo, local_files_only=True, **kwargs), f"cache:{repo}"
+    except OSError:
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        raise _unavailable(name, "HF_HUB_OFFLINE is set and they are not in the Hugging Face cache")
+    if not _hub_reachable():
+        raise _unavailable(name, "the Hugging Face hub is unreachable and they are not in the cache")
+    try:
+        return cls.from_pretrained(repo, **kwargs), f"hub:{repo}"
+    except OSError as err:
+        raise _unavailable(name, f"the download failed ({err})") from err
+
+
+def load_albert(
+    model_name: str = "albert-large-v2",
+    weights: str = "random",
+    init: str = "tf",
+    seed: int = 0,
+    head: str = "base",
+    weights_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = "float32",
+    **config_overrides,
+) -> tuple[nn.Module, ModelInfo]:
+    """An ALBERT network in eval mode, with eager attention, and a description of it.
+
+    Args:
+        model_name: one of ``chaoslib.configs.ALBERT_NAMES``.
+        weights: ``"pretrained"`` or ``"random"``.
+        init, seed: the random-init scheme (``tf``, ``glue``, ``mlm``, ``hf``) and its seed;
+            ignored for pretrained weights.
+        head: ``"base"`` (AlbertModel), ``"mlm"`` (AlbertForMaskedLM) or ``"classification"``.
+        weights_dir: a local folder with a saved model, instead of the cache/hub.
+        config_overrides: fields of the config to replace (e.g. ``num_labels=1``); for random
+            weights also architecture fields (``num_hidden_layers``, a tiny ``hidden_size``...).
+    """
+    check_model_name(model_name)
+    if weights not in WEIGHTS:
+        raise ChaoslibError(f"weights={weights!r}; use one of {list(WEIGHTS)}.")
+    if head not in HEADS:
+        raise ChaoslibError(f"head={head!r}; use one of {list(HEADS)}.")
+    cls = HEADS[head]
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    if weights == "pretrained":
+        model, source = _from_pretrained(
+            cls, model_name, weights_dir, attn_implementation="eager", **config_overrides
+        )
+        info = ModelInfo(model_name, "pretrained", None, None, source)
+    else:
+        check_init(init)
+        config = albert_config(model_name, data_dir=data_dir, **config_overrides)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # also seeds the `hf` scheme, which is transformers' constructor init
+            model = cls(config)
+        if init != "hf":
+            initialize(model, init, seed)
+        info = ModelInfo(model_name, "random", init, int(seed), "random")
+    return model.to(device=device, dtype=dtype).eval(), info
