@@ -1,0 +1,141 @@
+"""The windowed handwriting readout (chaoslib.readout): prefix-sum solver vs numpy.linalg.lstsq."""
+
+import numpy as np
+import pytest
+import torch
+
+from chaoslib.errors import ChaoslibError
+from chaoslib.glyphs import glyph, mix_targets
+from chaoslib.readout import ReadoutStatistics, WindowedReadout, readout_statistics, token_trajectories
+
+HIDDEN, STEPS = 6, 24
+
+
+def toy_split(n, seed, layernorm=False):
+    """States (n, STEPS, HIDDEN) with structure over time, scores (n,) in [0, 5]."""
+    rng = np.random.default_rng(seed)
+    scores = rng.uniform(0, 5, n)
+    t = np.arange(STEPS)[None, :, None]
+    freqs = rng.uniform(0.1, 0.6, HIDDEN)
+    states = np.sin(freqs * t + scores[:, None, None]) + 0.3 * rng.standard_normal((n, STEPS, HIDDEN))
+    if layernorm:  # rows of a LayerNorm output: exactly collinear with the bias column
+        states = (states - states.mean(-1, keepdims=True)) / states.std(-1, keepdims=True)
+    return states, scores
+
+
+def design(states, scores, start, length):
+    """The explicit least-squares problem of one window: X (n*L, hidden+1), Y (n*L, 2)."""
+    window = states[:, start : start + length]
+    x = np.concatenate([window, np.ones(window.shape[:2] + (1,))], axis=-1).reshape(-1, HIDDEN + 1)
+    y = mix_targets(scores, glyph("U", length), glyph("S", length)).reshape(-1, 2)
+    return x, y
+
+
+def lstsq_window(states, scores, start, length, ridge):
+    """Reference ridge fit: lstsq on the design matrix stacked with sqrt(alpha) * I rows (bias unpenalised)."""
+    x, y = design(states, scores, start, length)
+    alpha = ridge * np.sum(x[:, :HIDDEN] ** 2) / HIDDEN
+    penalty = np.sqrt(alpha) * np.eye(HIDDEN + 1)[:HIDDEN]
+    x_aug, y_aug = np.vstack([x, penalty]), np.vstack([y, np.zeros((HIDDEN, 2))])
+    return np.linalg.lstsq(x_aug, y_aug, rcond=None)[0]
+
+
+def nmse_direct(weights, states, scores, start, length):
+    x, y = design(states, scores, start, length)
+    return np.sum((x @ weights - y) ** 2) / np.sum((y - y.mean(0)) ** 2)
+
+
+WINDOWS = [(0, 1), (0, 5), (3, 1), (2, 12), (7, 9), (10, 14), (23, 1), (0, 24)]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train, dev = toy_split(40, seed=1), toy_split(25, seed=2)
+    readout = WindowedReadout(starts=range(0, 24), lengths=range(1, 25), ridge=1e-3)
+    readout.fit(readout_statistics(*train, batch_size=16), readout_statistics(*dev))
+    return readout, train, dev
+
+
+@pytest.mark.parametrize("start,length", WINDOWS)
+def test_prefix_sum_solution_equals_lstsq(fitted, start, length):
+    readout, train, dev = fitted
+    fit = readout.window(start, length)
+    reference = lstsq_window(*train, start, length, ridge=1e-3)
+    np.testing.assert_allclose(fit.weights, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
+    # the grid's dev and train NMSE equal the errors of explicit predictions
+    assert readout.nmse_.sel(start=start, length=length).item() == pytest.approx(
+        nmse_direct(reference, *dev, start, length), rel=1e-6
+    )
+    assert readout.train_nmse_.sel(start=start, length=length).item() == pytest.approx(
+        nmse_direct(reference, *train, start, length), rel=1e-6
+    )
+    # predict() reads the same steps as the design matrix
+    x, _ = design(*dev, start, length)
+    np.testing.assert_allclose(fit.predict(dev[0]).reshape(-1, 2), x @ fit.weights, rtol=1e-10, atol=1e-12)
+
+
+def test_tiny_ridge_approaches_plain_lstsq_when_full_rank():
+    train, dev = toy_split(30, seed=3), toy_split(10, seed=4)
+    readout = WindowedReadout(starts=[2], lengths=[6], ridge=1e-12).fit(
+        readout_statistics(*train), readout_statistics(*dev)
+    )
+    x, y = design(*train, 2, 6)
+    plain = np.linalg.lstsq(x, y, rcond=None)[0]
+    np.testing.assert_allclose(readout.window().weights, plain, rtol=1e-6, atol=1e-8)
+
+
+def test_layernorm_states_are_solvable_with_the_default_ridge():
+    """[h; 1] of LayerNorm rows is singular: the ridge makes it solvable, and lstsq agrees."""
+    train, dev = toy_split(30, seed=5, layernorm=True), toy_split(10, seed=6, layernorm=True)
+    x, _ = design(*train, 0, 8)
+    assert np.linalg.matrix_rank(x) == HIDDEN  # one less than the number of columns
+    readout = WindowedReadout(starts=[0], lengths=[8]).fit(readout_statistics(*train), readout_statistics(*dev))
+    reference = lstsq_window(*train, 0, 8, ridge=readout.ridge)
+    np.testing.assert_allclose(readout.window().weights, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
+
+
+def test_grid_marks_impossible_windows_and_finds_the_minimum(fitted):
+    readout, _, _ = fitted
+    nmse = readout.nmse_.values
+    starts, lengths = np.meshgrid(readout.starts, readout.lengths, indexing="ij")
+    assert np.all(np.isnan(nmse[starts + lengths > STEPS]))
+    assert np.all(np.isfinite(nmse[starts + lengths <= STEPS]))
+    assert readout.best_nmse_ == np.nanmin(nmse)
+    assert readout.nmse_.sel(start=readout.best_start_, length=readout.best_length_).item() == readout.best_nmse_
+    # a readout that sees the score (states carry sin(f t + s)) beats the constant dot on train
+    assert np.nanmin(readout.train_nmse_.values) < 0.5
+
+
+def test_statistics_accumulate_over_batches_exactly():
+    states, scores = toy_split(20, seed=7)
+    whole = ReadoutStatistics().update(states, scores)
+    parts = readout_statistics(states, scores, batch_size=7)
+    torch.testing.assert_close(parts.gram_prefix, whole.gram_prefix, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(parts.a, whole.a, rtol=1e-12, atol=1e-12)
+    assert parts.n_samples == 20
+
+
+def test_token_trajectories_record_token_zero_of_the_map():
+    step = lambda x: torch.tanh(1.5 * x.roll(1, dims=1))  # noqa: E731 a toy map that moves tokens
+    x0 = torch.randn(5, 4, 3, generator=torch.Generator().manual_seed(0))
+    got = token_trajectories(step, x0, n_steps=6, batch_size=2)
+    assert got.shape == (5, 7, 3)
+    x = x0
+    expected = [x[:, 0]]
+    for _ in range(6):
+        x = step(x)
+        expected.append(x[:, 0])
+    np.testing.assert_allclose(got, torch.stack(expected, 1).numpy(), rtol=1e-6)
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(ChaoslibError, match="ridge"):
+        WindowedReadout(ridge=0.0)
+    with pytest.raises(ChaoslibError, match="lengths"):
+        WindowedReadout(lengths=[0, 1])
+    with pytest.raises(ChaoslibError, match="scores"):
+        ReadoutStatistics().update(np.zeros((2, 3, 4)), [1.0, 7.0])
+    train = readout_statistics(*toy_split(5, seed=0))
+    dev = readout_statistics(np.zeros((3, STEPS, HIDDEN + 1)), [1.0, 2.0, 3.0])
+    with pytest.raises(ChaoslibError, match="differ"):
+        WindowedReadout().fit(train, dev)
