@@ -1,0 +1,87 @@
+"""The reduced D-dimensional map (SPEC 2.3, target R10) against the full layer on synchronised states."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F_
+
+from chaoslib.albert_map import AlbertMap
+from chaoslib.errors import ChaoslibError
+from chaoslib.models import load_albert
+from chaoslib.reduced_map import ReducedMap, reduced_vs_full, synchronise, token_mean
+from chaoslib.sync import token_spread
+
+TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=1, embedding_size=16)
+
+
+def _maps(dtype: str, init: str = "mlm", name: str = "albert-base-v2", **overrides):
+    model, _ = load_albert(name, init=init, seed=3, dtype=dtype, **(overrides or TINY))
+    return model, AlbertMap(model)
+
+
+def _common_states(batch: int, hidden: int, dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
+    return torch.randn(batch, hidden, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(dtype)
+
+
+def _hf_reduced(model, y: torch.Tensor) -> torch.Tensor:
+    """Independent reference: R written with transformers' own (unfused) modules."""
+    layer = model.encoder.albert_layer_groups[0].albert_layers[0]
+    att = layer.attention
+    a = att.LayerNorm(y + att.dense(att.value(y)))
+    return layer.full_layer_layer_norm(a + layer.ffn_output(F_.gelu(layer.ffn(a), approximate="tanh")))
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [("float32", 1e-5), ("float64", 1e-12)])
+def test_reduced_map_equals_full_layer_on_synchronised_state(dtype, tolerance):
+    model, albert = _maps(dtype)
+    torch_dtype = albert.w_qkv.dtype
+    y = _common_states(5, 64, torch_dtype)
+    reduced = ReducedMap(albert)
+    full = albert.step(synchronise(y, n_tokens=9))
+    # the full layer (itself checked against AlbertModel) and transformers' modules both agree with R
+    assert (full - synchronise(reduced(y), 9)).norm() / full.norm() < tolerance
+    with torch.no_grad():
+        assert (_hf_reduced(model, y) - reduced(y)).norm() / reduced(y).norm() < tolerance
+        hf_layer = model.encoder.albert_layer_groups[0].albert_layers[0]
+        hf_full = hf_layer(synchronise(y, 9))
+        hf_full = hf_full[0] if isinstance(hf_full, tuple) else hf_full
+    assert (hf_full - full).norm() / full.norm() < tolerance
+    # and R is not trivially close to something else: a non-synchronised state is not reduced
+    x = synchronise(y, 9) + 0.3 * torch.randn(5, 9, 64, generator=torch.Generator().manual_seed(1)).to(torch_dtype)
+    assert (albert.step(x).mean(1) - reduced(x.mean(1))).norm() / reduced(x.mean(1)).norm() > 1e-3
+
+
+@pytest.mark.parametrize(("dtype", "floor"), [("float32", 1e-6), ("float64", 1e-14)])
+def test_full_layer_keeps_synchrony_with_and_without_mask(dtype, floor):
+    _, albert = _maps(dtype)
+    y = _common_states(4, 64, albert.w_qkv.dtype, seed=5)
+    mask = torch.ones(4, 7, dtype=torch.long)
+    mask[:, 5:] = 0  # padding changes which tokens attend, not the uniform mixture of equal values
+    for attention_mask in (None, mask):
+        comparison = reduced_vs_full(albert, y, n_tokens=7, n_steps=5, attention_mask=attention_mask)
+        assert comparison.relative_error.shape == (4, 6) and comparison.full_spread.shape == (4, 6)
+        assert torch.all(comparison.relative_error[:, 0] == 0)
+        assert comparison.one_step_error.max() < (1e-5 if dtype == "float32" else 1e-12)
+        assert comparison.full_spread.max() < floor
+
+
+def test_albert_large_float32():
+    """R10 at the paper's size: albert-large-v2 architecture (D=1024), tf init, float32."""
+    model, albert = _maps("float32", init="tf", name="albert-large-v2", num_hidden_layers=1)
+    # a realistic common state: the token mean of two layer applications (LayerNorm-scaled vectors)
+    y = token_mean(albert.iterate(synchronise(_common_states(3, 1024, torch.float32), 4), 2))
+    comparison = reduced_vs_full(albert, y, n_tokens=16, n_steps=3)
+    assert comparison.one_step_error.max() < 1e-5
+    assert comparison.full_spread.max() < 1e-6
+    assert torch.all(token_spread(synchronise(y, 16)) == 0)
+
+
+def test_bad_input():
+    with pytest.raises(ChaoslibError, match="AlbertMap"):
+        ReducedMap(torch.nn.Linear(3, 3))
+    _, albert = _maps("float32")
+    with pytest.raises(ChaoslibError, match="hidden size"):
+        ReducedMap(albert)(torch.zeros(2, 63))
+    with pytest.raises(ChaoslibError, match="n_tokens"):
+        synchronise(torch.zeros(2, 64), 0)
