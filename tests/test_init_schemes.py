@@ -1,0 +1,76 @@
+"""Init schemes reproduce their SPEC definitions and are reproducible by seed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import tiny_model
+
+from chaoslib.errors import ChaoslibError
+from chaoslib.models import load_albert
+
+# a truncated normal N(0, s^2) cut at +-2s has standard deviation 0.8796 s
+TRUNC_STD = 0.02 * 0.8796
+
+
+def params(model):
+    return dict(model.named_parameters())
+
+
+def test_tf_scheme():
+    model, info = load_albert("albert-base-v2", init="tf", seed=0, num_hidden_layers=1)
+    p = params(model)
+    q = p["encoder.albert_layer_groups.0.albert_layers.0.attention.query.weight"]
+    assert q.abs().max() <= 0.04 + 1e-7
+    assert q.std().item() == pytest.approx(TRUNC_STD, rel=0.01)
+    assert torch.all(p["encoder.albert_layer_groups.0.albert_layers.0.attention.query.bias"] == 0)
+    ln = p["encoder.albert_layer_groups.0.albert_layers.0.full_layer_layer_norm.weight"]
+    assert torch.all(ln == 1)
+    word = p["embeddings.word_embeddings.weight"]
+    assert word.abs().max() <= 0.05 and word.std().item() == pytest.approx(0.05 / math.sqrt(3), rel=0.01)
+    proj = p["encoder.embedding_hidden_mapping_in.weight"]
+    bound = math.sqrt(6 / sum(proj.shape))
+    assert proj.abs().max() <= bound and proj.abs().max() > 0.99 * bound
+    pos = p["embeddings.position_embeddings.weight"]
+    assert pos.std().item() == pytest.approx(TRUNC_STD, rel=0.03)
+    assert info.label() == "albert-base-v2 random tf #0"
+
+
+def test_glue_scheme_puts_layernorm_gains_near_zero():
+    model, _ = tiny_model(init="glue", seed=0, hidden_size=256, intermediate_size=512)
+    for name, p in params(model).items():
+        if name.endswith("weight"):
+            assert p.abs().max() <= 0.04 + 1e-7, name
+            assert p.abs().mean() < 0.03, name  # LayerNorm gains included: near 0, not 1
+        else:
+            assert torch.all(p == 0), name
+
+
+def test_mlm_scheme_uniform_bounds():
+    model, _ = tiny_model(init="mlm", seed=0, head="mlm")
+    for name, p in params(model).items():
+        bound = 1 / math.sqrt(p.shape[-1])
+        assert p.abs().max() <= bound, name
+        if p.numel() > 1000:  # enough draws to reach the bounds and the uniform's variance
+            assert p.abs().max() > 0.98 * bound, name
+            assert p.var().item() == pytest.approx(bound**2 / 3, rel=0.1), name
+
+
+@pytest.mark.parametrize("init", ["tf", "glue", "mlm", "hf"])
+def test_seed_reproducible_and_distinct(init):
+    a, _ = tiny_model(init=init, seed=5)
+    b, _ = tiny_model(init=init, seed=5)
+    c, _ = tiny_model(init=init, seed=6)
+    for (name, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb), name
+    assert not torch.equal(
+        params(a)["encoder.albert_layer_groups.0.albert_layers.0.ffn.weight"],
+        params(c)["encoder.albert_layer_groups.0.albert_layers.0.ffn.weight"],
+    )
+
+
+def test_unknown_scheme_is_a_clear_error():
+    with pytest.raises(ChaoslibError, match="init='xavier'.*tf"):
+        tiny_model(init="xavier")
