@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 class LogisticMap:
@@ -88,16 +89,27 @@ class Lorenz63:
         return tuple(lam * self.dt for lam in self.reference_exponents_per_time)
 
     def vector_field(self, s: torch.Tensor) -> torch.Tensor:
-        x, y, z = s[:, 0], s[:, 1], s[:, 2]
-        return torch.stack([self.sigma * (y - x), x * (self.rho - z) - y, x * y - self.beta * z], dim=1)
+        """(batch, 3) -> (batch, 3): (sigma (y - x), x (rho - z) - y, x y - beta z)."""
+        return self._scaled_field(s, 1.0)
+
+    def _scaled_field(self, s: torch.Tensor, c: float) -> torch.Tensor:
+        # c * f(s) as linear part + x * (0, -z, y), written with products of tensors only:
+        # scalar-times-tensor operations are ~10x slower under forward-mode AD in torch 2.x,
+        # and the tangent propagation of the spectrum goes through this map at every step.
+        lin = torch.tensor([[-self.sigma, self.sigma, 0.0], [self.rho, -1.0, 0.0], [0.0, 0.0, -self.beta]],
+                           dtype=s.dtype, device=s.device)
+        quad = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype=s.dtype, device=s.device)
+        return F.linear(s, c * lin) + s[:, :1] * F.linear(s, c * quad)
 
     def __call__(self, s: torch.Tensor) -> torch.Tensor:
-        h, f = self.dt, self.vector_field
-        k1 = f(s)
-        k2 = f(s + 0.5 * h * k1)
-        k3 = f(s + 0.5 * h * k2)
-        k4 = f(s + h * k3)
-        return s + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        h = self.dt
+        k1 = self._scaled_field(s, h / 2)  # h/2 * f(s)
+        k2 = self._scaled_field(s + k1, h / 2)
+        k3 = self._scaled_field(s + k2, h)
+        k4 = self._scaled_field(s + k3, h)
+        # s + h/6 (f1 + 2 f2 + 2 f3 + f4) = s + (2 k1 + 4 k2 + 2 k3 + k4) / 6
+        weights = torch.tensor([[2.0, 4.0, 2.0, 1.0]], dtype=s.dtype, device=s.device) / 6.0
+        return s + F.linear(torch.stack([k1, k2, k3, k4], dim=-1), weights)[..., 0]
 
     def initial_states(self, batch: int, seed: int = 0, dtype: torch.dtype = torch.float64,
                        transient_time: float = 20.0) -> torch.Tensor:
