@@ -1,0 +1,134 @@
+"""The Lyapunov estimators through ALBERT's map (tiny random networks, float64).
+
+- JVPs through ``AlbertMap.step`` agree with central finite differences of the map itself
+  (truncation O(h^2) ~ 1e-10 relative at h = 1e-5, rounding ~ 1e-16/h ~ 1e-11).
+- The two-trajectory exponent and the top exponent of the spectrum measure the same thing:
+  started along the same direction (same seed), they differ only by the nonlinear term of the
+  finite perturbation, O(eps). At eps = 1e-7 that is < 1e-6 per step, and it grows about
+  linearly with eps (checked, so the tolerance is not vacuous).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from chaoslib.albert_map import AlbertMap
+from chaoslib.lyapunov import chaos_length, compare_chaos_lengths, local_exponents, network_exponents
+from chaoslib.models import load_albert
+from chaoslib.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
+from chaoslib.tokenization import encode, load_tokenizer
+
+TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
+TEXTS = ["The cat sat on the mat.", "Chaos in transformers is transient.", "A third sentence, somewhat longer."]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_map(init: str = "mlm", seed: int = 0) -> AlbertMap:
+    model, _ = load_albert("albert-base-v2", init=init, seed=seed, dtype="float64", **TINY)
+    return AlbertMap(model)
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    return encode(load_tokenizer(), TEXTS, n_tokens=12)
+
+
+@pytest.mark.parametrize("init", ["tf", "mlm"])
+def test_jvp_matches_central_differences(init, encoded):
+    F = tiny_map(init)
+    x = F.step(F.embed(encoded))  # a state after one layer: LayerNorm'd, as in the dynamics
+    v = torch.randn(x.shape, dtype=x.dtype, generator=torch.Generator().manual_seed(0))
+    h = 1e-5
+    fd = (F.step(x + h * v) - F.step(x - h * v)) / (2 * h)
+    _, jv = torch.func.jvp(F.step, (x,), (v,))
+    assert (jv - fd).norm() / fd.norm() < 1e-7
+    # the vmapped push used by the spectrum gives the same JVPs, column by column
+    tangents = torch.stack([v, 2.0 * v.flip(-1)])
+    y, pushed = push_tangents(F.step, x, tangents)
+    assert torch.allclose(y, F.step(x), atol=1e-12)
+    assert torch.allclose(pushed[0], jv, atol=1e-10)
+    fd2 = (F.step(x + h * tangents[1]) - F.step(x - h * tangents[1])) / (2 * h)
+    assert (pushed[1] - fd2).norm() / fd2.norm() < 1e-7
+
+
+def test_two_trajectory_and_top_spectrum_exponent_agree(encoded):
+    F = tiny_map("mlm")  # the mlm init is strongly chaotic: exponents of order 1 per step
+    x0 = F.embed(encoded)
+    spectrum = lyapunov_spectrum(F.step, x0, k=2, n_steps=30, window=5, seed=7)
+    top = spectrum.window_exponents[..., 0]  # (batch, windows)
+    assert top.abs().max() > 0.1  # a real signal, not two zeros agreeing
+    small = local_exponents(F.step, x0, eps=1e-7, tau=5, n_steps=30, seed=7)
+    medium = local_exponents(F.step, x0, eps=1e-4, tau=5, n_steps=30, seed=7)
+    err_small = (small.exponents - top).abs().max().item()
+    err_medium = (medium.exponents - top).abs().max().item()
+    assert err_small < 1e-6
+    assert err_medium > 10 * err_small  # the finite-eps effect is visible and shrinks with eps
+    # a different first direction: after alignment with the top Lyapunov vector, the long-time
+    # averages still agree to a few percent
+    other = local_exponents(F.step, x0, eps=1e-7, tau=5, n_steps=30, seed=8)
+    assert other.exponents[:, 2:].mean().item() == pytest.approx(top[:, 2:].mean().item(), rel=0.05)
+
+
+def test_initial_tangents_are_orthonormal_and_share_the_perturbation_direction():
+    from chaoslib.lyapunov import perturbation_directions
+
+    q = initial_tangents(3, (4, 5), k=6, seed=2)
+    flat = q.reshape(6, 3, -1).permute(1, 0, 2)
+    assert torch.allclose(flat @ flat.transpose(1, 2), torch.eye(6, dtype=q.dtype).expand(3, 6, 6), atol=1e-12)
+    assert torch.allclose(q[0], perturbation_directions(3, (4, 5), seed=2), atol=1e-12)
+
+
+def test_kaplan_yorke_of_an_albert_spectrum_is_consistent(encoded):
+    F = tiny_map("mlm")
+    spectrum = lyapunov_spectrum(F.step, F.embed(encoded), k=6, n_steps=20, seed=0)
+    lam = spectrum.mean()
+    assert lam.shape == (6,)
+    assert torch.isfinite(lam).all()
+    d = spectrum.kaplan_yorke()
+    # by definition: the partial sums up to floor(D) are >= 0 and the next one is < 0
+    for lam_i, d_i in zip(spectrum.exponents, d):
+        if math.isnan(d_i):
+            assert torch.cumsum(torch.sort(lam_i, descending=True).values, 0)[-1] >= 0
+            continue
+        j = int(d_i)
+        partial = torch.cumsum(torch.sort(lam_i, descending=True).values, 0)
+        assert j == 0 or partial[j - 1] >= 0
+        assert partial[j] < 0
+
+
+def test_network_exponents_dataset_and_comparison(encoded):
+    def build(seed):
+        def make():
+            F = tiny_map("tf", seed)
+            return F.step, F.embed(encoded)
+
+        return make
+
+    ds = network_exponents({"ref": build(0), "other1": build(1), "other2": build(2)}, eps=1e-3, tau=5, n_steps=40)
+    assert ds.exponent.shape == (3, 3, 8)
+    assert list(ds.step.values) == [5, 10, 15, 20, 25, 30, 35, 40]
+    length, censored = chaos_length(torch.from_numpy(ds.exponent.values[0]), 5, 40)
+    assert length.tolist() == ds.chaos_length.values[0].tolist()
+    assert censored.tolist() == ds.censored.values[0].tolist()
+    result = compare_chaos_lengths(ds.chaos_length.sel(network="ref"), ds.chaos_length.drop_sel(network="ref"), 40)
+    assert 0.0 <= result.p_value <= 1.0 and result.n_others == 6
+
+
+def test_float32_albert_state_warns_for_tiny_eps(encoded):
+    from chaoslib.lyapunov import PerturbationResolutionWarning
+
+    model, _ = load_albert("albert-base-v2", init="tf", dtype="float32", **TINY)
+    F = AlbertMap(model)
+    x1 = F.step(F.embed(encoded))  # ||x|| ~ sqrt(tokens * hidden) after LayerNorm
+    with pytest.warns(PerturbationResolutionWarning):
+        local_exponents(F.step, x1, eps=1e-6, tau=1, n_steps=1)
