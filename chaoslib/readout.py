@@ -162,14 +162,16 @@ class ReadoutStatistics:
     def window_gram(self, starts: torch.Tensor, length: int) -> torch.Tensor:
         """sum over the window's steps of G_t, for each start. Returns (len(starts), hidden+1, hidden+1)."""
         prefix = self.gram_prefix
+        first, n = int(starts[0]), len(starts)
+        if bool((starts == torch.arange(first, first + n, device=starts.device)).all()):
+            return prefix[first + length : first + length + n] - prefix[first : first + n]  # views, no gather
         return prefix[starts + length] - prefix[starts]
 
     def window_cross(self, starts: torch.Tensor, start_glyph: torch.Tensor, end_glyph: torch.Tensor) -> torch.Tensor:
         """sum_i sum_k [h_i(start+k); 1] y_i(k)^T for each start. glyphs: (L, 2). Returns (len(starts), hidden+1, 2)."""
         steps = starts[:, None] + torch.arange(start_glyph.shape[0], device=starts.device)
-        return torch.einsum("skd,kc->sdc", self.a[steps], start_glyph) + torch.einsum(
-            "skd,kc->sdc", self.b[steps], end_glyph
-        )
+        weighted = torch.cat([self.a[steps], self.b[steps]], dim=1)  # (starts, 2L, hidden+1)
+        return weighted.transpose(1, 2) @ torch.cat([start_glyph, end_glyph])
 
     def target_moments(self, start_glyph: torch.Tensor, end_glyph: torch.Tensor) -> tuple[float, torch.Tensor]:
         """sum_{i,k} ||y_i(k)||^2 and the mean target point (2,) of a window whose glyphs are (L, 2)."""
@@ -260,16 +262,17 @@ class WindowedReadout:
             for c in (self.start_char, self.end_char)
         )
 
-    def _solve(self, train: ReadoutStatistics, starts: torch.Tensor, length: int):
+    def _solve(self, train: ReadoutStatistics, starts: torch.Tensor, length: int, gram=None, cross=None):
         """Weights (n, hidden+1, 2) and alphas (n,) for windows (starts, length)."""
-        start_glyph, end_glyph = self.glyphs(length, train.device)
-        gram = train.window_gram(starts, length)
-        cross = train.window_cross(starts, start_glyph, end_glyph)
+        if gram is None:
+            gram = train.window_gram(starts, length)
+        if cross is None:
+            cross = train.window_cross(starts, *self.glyphs(length, train.device))
         hidden = train.hidden
         alpha = self.ridge * torch.diagonal(gram, dim1=1, dim2=2)[:, :hidden].sum(-1) / hidden
         penalty = torch.ones(hidden + 1, dtype=gram.dtype, device=gram.device)
         penalty[-1] = 0.0  # the bias is not penalised
-        gram = gram + torch.diag_embed(alpha[:, None] * penalty)
+        gram = gram + torch.diag_embed(alpha[:, None] * penalty)  # a new tensor: the caller's gram is kept
         chol, info = torch.linalg.cholesky_ex(gram)
         if bool((info != 0).any()):
             raise ChaoslibError(
@@ -279,11 +282,14 @@ class WindowedReadout:
         return torch.cholesky_solve(cross, chol), alpha
 
     @staticmethod
-    def _nmse(stats: ReadoutStatistics, weights, starts, length, start_glyph, end_glyph) -> torch.Tensor:
-        gram = stats.window_gram(starts, length)
-        cross = stats.window_cross(starts, start_glyph, end_glyph)
+    def _nmse(stats: ReadoutStatistics, weights, starts, length, start_glyph, end_glyph, gram=None, cross=None):
+        """Normalised squared error (n,) of weights (n, hidden+1, 2) on the windows of ``stats``."""
+        if gram is None:
+            gram = stats.window_gram(starts, length)
+        if cross is None:
+            cross = stats.window_cross(starts, start_glyph, end_glyph)
         total, mean = stats.target_moments(start_glyph, end_glyph)
-        quad = torch.einsum("sdc,sde,sec->s", weights, gram, weights)
+        quad = (weights * (gram @ weights)).sum(dim=(1, 2))
         sse = quad - 2 * (weights * cross).sum(dim=(1, 2)) + total
         sst = total - stats.n_samples * length * float(mean @ mean)
         return sse / sst
@@ -308,10 +314,12 @@ class WindowedReadout:
             if not valid.any():
                 continue
             starts = all_starts[torch.as_tensor(valid, device=train.device)]
-            weights, _ = self._solve(train, starts, int(length))
             glyphs = self.glyphs(int(length), train.device)
+            gram = train.window_gram(starts, int(length))
+            cross = train.window_cross(starts, *glyphs)
+            weights, _ = self._solve(train, starts, int(length), gram, cross)
             nmse[valid, j] = self._nmse(dev, weights, starts, int(length), *glyphs).cpu().numpy()
-            train_nmse[valid, j] = self._nmse(train, weights, starts, int(length), *glyphs).cpu().numpy()
+            train_nmse[valid, j] = self._nmse(train, weights, starts, int(length), *glyphs, gram, cross).cpu().numpy()
         coords = {"start": self.starts, "length": self.lengths}
         self.nmse_ = xr.DataArray(nmse, dims=("start", "length"), coords=coords, name="dev_nmse")
         self.train_nmse_ = xr.DataArray(train_nmse, dims=("start", "length"), coords=coords, name="train_nmse")
