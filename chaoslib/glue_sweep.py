@@ -399,3 +399,142 @@ def results_frame(records: Sequence[dict]):
 
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "key"} for r in records])
     return frame.sort_values(["arm", "network", "depth"]).reset_index(drop=True) if len(frame) else frame
+
+
+# ------------------------------------------------------------------------------- chapter driver
+
+
+def parse_depths(depths: str | int | Sequence[int]) -> list[int]:
+    """Depths from a list, an int (1..n), or text: ``"1..100"``, ``"1,2,4,8"``, ``"1..10,20,50"``."""
+    if isinstance(depths, int):
+        return check_depths(range(1, depths + 1))
+    if isinstance(depths, str):
+        out: list[int] = []
+        for part in depths.replace(" ", "").split(","):
+            if ".." in part:
+                lo, hi = part.split("..")
+                out.extend(range(int(lo), int(hi) + 1))
+            elif part:
+                out.append(int(part))
+        return check_depths(out)
+    return check_depths(depths)
+
+
+def network_label(model_name: str, weights: str, init: str, init_seed: int) -> str:
+    """The label :class:`chaoslib.models.ModelInfo` gives the network (before it is loaded)."""
+    return f"{model_name} pretrained" if weights == "pretrained" else f"{model_name} random {init} #{init_seed}"
+
+
+def glue_by_depth(
+    results_dir: str | os.PathLike,
+    tokenizer,
+    train: GlueSplit,
+    dev: GlueSplit,
+    weights_list: Sequence[str] = ("pretrained", "random"),
+    frozen_depths: Sequence[int] = range(1, 101),
+    trained_depths: Sequence[int] = (),
+    model_name: str = "albert-large-v2",
+    init: str = "glue",
+    init_seed: int = 0,
+    frozen_epochs: int | None = None,
+    trained_epochs: int | None = None,
+    batch_size: int = 8,
+    frozen_lr: float = FROZEN_LR,
+    trained_lr: float = TRAINED_LR,
+    lr_decay: float = 0.9995,
+    seed: int = 42,
+    n_tokens: int = MAX_SEQ_LENGTH,
+    device: str | torch.device = "cpu",
+    dtype: str = "float32",
+    weights_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+    config_overrides: dict | None = None,
+) -> tuple[list[dict], list[ModelInfo]]:
+    """Both arms for every network in ``weights_list`` (pretrained and/or ``init``-initialised).
+
+    Results go to ``<results_dir>/trials`` (one file per finished trial; the frozen arm of a
+    network is one trial) and the frozen features to ``<results_dir>/features``; a rerun reuses
+    both. A pretrained network that cannot be loaded raises
+    :class:`chaoslib.errors.PretrainedWeightsUnavailable` (never replaced by random weights).
+
+    ``config_overrides``: architecture fields for random networks (tests use tiny ones).
+    Returns all records (see :func:`frozen_sweep`) and the :class:`ModelInfo` of each network.
+    """
+    overrides = dict(config_overrides or {})
+    results_dir = Path(results_dir)
+    store = TrialStore(results_dir / "trials")
+    task = get_task(train.task).name
+    records, infos = [], []
+    frozen_depths = check_depths(frozen_depths) if len(frozen_depths) else []
+    for weights in weights_list:
+        if frozen_depths:
+            settings = {"epochs": frozen_epochs, "batch_size": batch_size, "lr": frozen_lr, "lr_decay": lr_decay,
+                        "n_tokens": n_tokens, "depths": frozen_depths, "train_rows": train.indices.tolist(),
+                        "dev_rows": dev.indices.tolist(), "dtype": dtype,
+                        "weights_dir": str(weights_dir) if weights_dir else None, "overrides": overrides}
+            label = network_label(model_name, weights, init, init_seed)
+            key = trial_key(task, "frozen", frozen_depths[-1], label, seed, settings)
+            if store.done(key):
+                stored = store.load(key)
+                records.extend(stored["records"])
+                infos.append(ModelInfo(**stored["info"]))
+            else:
+                model, info = load_albert(model_name, weights=weights, init=init, seed=init_seed,
+                                          weights_dir=weights_dir, data_dir=data_dir, device=device, dtype=dtype,
+                                          **overrides)
+                frozen = frozen_sweep(
+                    AlbertMap(model), info, tokenizer, train, dev, depths=frozen_depths, epochs=frozen_epochs,
+                    batch_size=batch_size, lr=frozen_lr, lr_decay=lr_decay, seed=seed, n_tokens=n_tokens,
+                    cache_dir=results_dir / "features", progress=progress,
+                )
+                del model
+                store.save(key, {"records": frozen, "info": info.as_dict()})
+                records.extend(frozen)
+                infos.append(info)
+        if len(trained_depths):
+            trained = trained_sweep(
+                store, tokenizer, train, dev, trained_depths, model_name=model_name, weights=weights, init=init,
+                init_seed=init_seed, epochs=trained_epochs, batch_size=batch_size, lr=trained_lr,
+                lr_decay=lr_decay, seed=seed, n_tokens=n_tokens, device=device, weights_dir=weights_dir,
+                data_dir=data_dir, progress=progress, **overrides,
+            )
+            records.extend(trained)
+            if not frozen_depths:
+                infos.append(ModelInfo(trained[0]["model"], trained[0]["weights"], trained[0]["init"],
+                                       trained[0]["init_seed"], "see trials"))
+    return records, infos
+
+
+def chaos_time_scale(
+    albert_map: AlbertMap,
+    encoded: Encoded,
+    masked: bool = True,
+    eps: float = 1e-2,
+    tau: int = 10,
+    n_steps: int = 100,
+    seed: int = 0,
+) -> dict:
+    """Chaos length (:func:`chaoslib.lyapunov.chaos_length`) of the network on GLUE inputs.
+
+    encoded: (n, tokens) inputs (e.g. a few dev pairs at max_seq_length). ``masked=True`` runs
+    the map with their attention mask, i.e. the system whose pooled outputs the sweep reads;
+    ``False`` runs the authors' dynamics (pads active). Returns per-input ``lengths`` and
+    ``censored`` (numpy), the ``median`` length, the mean exponent per window and the settings.
+    """
+    from chaoslib.lyapunov import local_exponents
+
+    device = albert_map.w_qkv.device
+    enc = encoded.to(device)
+    mask = enc.attention_mask if masked else None
+    x0 = albert_map.embed(enc)
+    result = local_exponents(lambda x: albert_map.step(x, mask), x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed)
+    lengths, censored = result.chaos_length()
+    return {
+        "lengths": lengths.numpy(),
+        "censored": censored.numpy(),
+        "median": float(np.median(lengths.numpy())),
+        "mean_exponent": result.mean().numpy(),
+        "window_end": result.steps.numpy(),
+        "eps": eps, "tau": tau, "n_steps": n_steps, "masked": masked,
+    }

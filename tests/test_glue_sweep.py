@@ -199,3 +199,40 @@ def test_finetuning_trains_the_encoder(tokenizer, stsb):
     assert untouched["pearson"] == pytest.approx(expected["pearson"], abs=1e-4)
     assert trained["pearson"] != pytest.approx(untouched["pearson"], abs=1e-3)
     assert np.isfinite(trained["train_loss"])
+
+
+def test_glue_by_depth_both_arms_and_rerun(tokenizer, stsb, tmp_path, monkeypatch):
+    train, dev = stsb[0].subsample(12, seed=0), stsb[1]
+    kw = dict(weights_list=["random"], frozen_depths=range(1, 5), trained_depths=[1, 3], model_name="albert-base-v2",
+              frozen_epochs=1, trained_epochs=1, n_tokens=32, config_overrides=TINY, init_seed=3)
+    records, infos = gs.glue_by_depth(tmp_path, tokenizer, train, dev, **kw)
+    assert [(r["arm"], r["depth"]) for r in records] == [("frozen", d) for d in range(1, 5)] + [("trained", 1), ("trained", 3)]
+    assert {r["network"] for r in records} == {"albert-base-v2 random glue #3"} and infos[0].init == "glue"
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished trial was recomputed")
+
+    monkeypatch.setattr(gs, "frozen_sweep", fail)
+    monkeypatch.setattr(gs, "finetune_trial", fail)
+    again, _ = gs.glue_by_depth(tmp_path, tokenizer, train, dev, **{**kw, "trained_depths": [3, 1]})
+    assert [r["score"] for r in again] == [r["score"] for r in records]
+
+
+def test_pretrained_is_never_replaced(tokenizer, stsb, tmp_path, monkeypatch):
+    from chaoslib.errors import PretrainedWeightsUnavailable
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_cache"))
+    with pytest.raises(PretrainedWeightsUnavailable):
+        gs.glue_by_depth(tmp_path, tokenizer, *stsb, weights_list=["pretrained"], frozen_depths=[1, 2],
+                         model_name="albert-base-v2")
+    assert not (tmp_path / "trials").exists() or not list((tmp_path / "trials").iterdir())
+
+
+def test_chaos_time_scale_on_glue_inputs(tokenizer, stsb):
+    model, _ = tiny_model(1, init="tf")
+    enc = gs.encode_split(tokenizer, stsb[1].subsample(3, seed=0), 32)
+    out = gs.chaos_time_scale(AlbertMap(model), enc, masked=True, tau=5, n_steps=20)
+    assert out["lengths"].shape == (3,) and out["mean_exponent"].shape == (4,)
+    assert set(out["lengths"].tolist()) <= {0.0, 5.0, 10.0, 15.0, 20.0}
+    assert out["median"] == float(np.median(out["lengths"]))
