@@ -193,6 +193,52 @@ def readout_statistics(
     return stats
 
 
+@torch.no_grad()
+def collect_readout_statistics(
+    step,
+    encoded,
+    scores: np.ndarray,
+    n_steps: int,
+    masked: bool = False,
+    token: int = 0,
+    batch_size: int = 256,
+    keep_states: bool = False,
+    stats_device: str | torch.device | None = None,
+    progress: bool = False,
+) -> tuple[ReadoutStatistics, np.ndarray | None]:
+    """Run a split through the map and accumulate the readout statistics of one token's state.
+
+    Args:
+        step: an ``AlbertMap`` (needs ``embed``) whose parameters sit on the compute device.
+        encoded: ``Encoded`` (batch, tokens), e.g. STS-B pairs as ``[CLS] A [SEP] B [SEP]``.
+        scores: (batch,) similarity scores in [0, 5].
+        n_steps: the states t = 0..n_steps are used (``WindowedReadout.steps_needed - 1``).
+        masked: False (SPEC default for the dynamics): pads are active units; True: masked variant.
+        keep_states: also return the states (batch, n_steps + 1, hidden) float32 (e.g. for drawing
+            dev predictions); otherwise memory does not grow with the number of samples.
+        stats_device: where the float64 statistics live (default: the map's device).
+
+    Returns:
+        (statistics, states or None).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) != len(encoded):
+        raise ChaoslibError(f"scores has {len(scores)} entries but encoded has {len(encoded)} samples.")
+    device = next(step.parameters()).device
+    stats = ReadoutStatistics(stats_device if stats_device is not None else device)
+    kept = []
+    for lo in range(0, len(encoded), batch_size):
+        batch = encoded[lo : lo + batch_size].to(device)
+        states = token_trajectories(
+            step, step.embed(batch), n_steps, token=token,
+            attention_mask=batch.attention_mask if masked else None, batch_size=batch_size, progress=progress,
+        )
+        stats.update(states, scores[lo : lo + batch_size])
+        if keep_states:
+            kept.append(states)
+    return stats, (np.concatenate(kept) if keep_states else None)
+
+
 # ------------------------------------------------------------------------------------------ solver
 
 
@@ -227,7 +273,8 @@ class WindowedReadout:
         start_char, end_char: the glyphs for score 0 and score 5.
 
     After :meth:`fit`: ``nmse_`` (xarray, dims ``start``, ``length``; NaN where a window runs
-    past the recorded steps), ``train_nmse_``, ``best_start_``, ``best_length_``, ``best_nmse_``.
+    past the recorded steps), ``train_nmse_``, ``best_start_``, ``best_length_``, ``best_nmse_``,
+    ``score_blind_nmse_`` (dims ``length``: the level of a perfect drawing that ignores the score).
     """
 
     def __init__(
@@ -321,6 +368,10 @@ class WindowedReadout:
             nmse[valid, j] = self._nmse(dev, weights, starts, int(length), *glyphs).cpu().numpy()
             train_nmse[valid, j] = self._nmse(train, weights, starts, int(length), *glyphs, gram, cross).cpu().numpy()
         coords = {"start": self.starts, "length": self.lengths}
+        blind = [self.score_blind_nmse(dev, int(length)) for length in self.lengths]
+        self.score_blind_nmse_ = xr.DataArray(
+            blind, dims=("length",), coords={"length": self.lengths}, name="score_blind_nmse"
+        )
         self.nmse_ = xr.DataArray(nmse, dims=("start", "length"), coords=coords, name="dev_nmse")
         self.train_nmse_ = xr.DataArray(train_nmse, dims=("start", "length"), coords=coords, name="train_nmse")
         i, j = np.unravel_index(np.nanargmin(nmse), nmse.shape)
@@ -328,6 +379,20 @@ class WindowedReadout:
         self.best_nmse_ = float(nmse[i, j])
         self.train_ = train
         return self
+
+    def score_blind_nmse(self, stats: ReadoutStatistics, length: int) -> float:
+        """The NMSE of the best drawing that ignores the score: the mean target y_bar(k) at every point.
+
+        With v_i = s_i/5 and u_i = 1 - v_i, y_i(k) - y_bar(k) = (v_i - v_bar)(S(k) - U(k)), so the
+        error is n var(v) sum_k ||S(k) - U(k)||^2. A readout below this level has read the
+        similarity out of the dynamics, not only drawn the average letter.
+        """
+        start_glyph, end_glyph = self.glyphs(length)
+        w, n = stats.weight_sums, stats.n_samples
+        spread = w["vv"] - w["v"] ** 2 / n  # n var(v)
+        total, mean = stats.target_moments(start_glyph, end_glyph)
+        sst = total - n * length * float(mean @ mean)
+        return float(spread * ((end_glyph - start_glyph) ** 2).sum() / sst)
 
     @torch.no_grad()
     def window(self, start: int | None = None, length: int | None = None) -> WindowFit:

@@ -6,7 +6,13 @@ import torch
 
 from chaoslib.errors import ChaoslibError
 from chaoslib.glyphs import glyph, mix_targets
-from chaoslib.readout import ReadoutStatistics, WindowedReadout, readout_statistics, token_trajectories
+from chaoslib.readout import (
+    ReadoutStatistics,
+    WindowedReadout,
+    collect_readout_statistics,
+    readout_statistics,
+    token_trajectories,
+)
 
 HIDDEN, STEPS = 6, 24
 
@@ -139,3 +145,37 @@ def test_bad_input_is_rejected():
     dev = readout_statistics(np.zeros((3, STEPS, HIDDEN + 1)), [1.0, 2.0, 3.0])
     with pytest.raises(ChaoslibError, match="differ"):
         WindowedReadout().fit(train, dev)
+
+
+def test_score_blind_level_equals_the_mean_glyph_drawing(fitted):
+    readout, _, dev = fitted
+    states, scores = dev
+    for length in (1, 5, 13):
+        _, y = design(states, scores, 0, length)
+        y = y.reshape(len(scores), length, 2)
+        blind = np.sum((y - y.mean(0)) ** 2) / np.sum((y - y.reshape(-1, 2).mean(0)) ** 2)
+        assert readout.score_blind_nmse_.sel(length=length).item() == pytest.approx(blind, rel=1e-10)
+
+
+def test_collect_statistics_from_an_albert_map_matches_direct_iteration():
+    from chaoslib.albert_map import AlbertMap
+    from chaoslib.models import load_albert
+    from chaoslib.tokenization import encode, load_tokenizer
+
+    model, _ = load_albert("albert-base-v2", hidden_size=32, num_attention_heads=4, intermediate_size=64,
+                           num_hidden_layers=1, seed=0)
+    F = AlbertMap(model)
+    enc = encode(load_tokenizer(), ["a cat sat.", "it rains today", "hello"], ["a dog sat.", "sun", "hi there"],
+                 n_tokens=12)
+    scores = np.array([4.0, 0.5, 2.0])
+    for masked in (False, True):
+        stats, states = collect_readout_statistics(F, enc, scores, n_steps=5, masked=masked, batch_size=2,
+                                                   keep_states=True)
+        x = F.embed(enc)
+        expected = [x[:, 0]]
+        for _ in range(5):
+            x = F.step(x, enc.attention_mask if masked else None)
+            expected.append(x[:, 0])
+        np.testing.assert_allclose(states, torch.stack(expected, 1).numpy(), rtol=1e-5, atol=1e-6)
+        reference = ReadoutStatistics().update(states, scores)
+        torch.testing.assert_close(stats.gram_prefix, reference.gram_prefix)
