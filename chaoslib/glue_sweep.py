@@ -538,3 +538,35 @@ def chaos_time_scale(
         "window_end": result.steps.numpy(),
         "eps": eps, "tau": tau, "n_steps": n_steps, "masked": masked,
     }
+
+
+def chaos_time_scales(
+    encoded: Encoded,
+    weights_list: Sequence[str] = ("pretrained", "random"),
+    model_name: str = "albert-large-v2",
+    init: str = "glue",
+    init_seed: int = 0,
+    masked: bool = True,
+    eps: float = 1e-2,
+    tau: int = 10,
+    n_steps: int = 100,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    dtype: str = "float32",
+    weights_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    config_overrides: dict | None = None,
+) -> dict[str, dict]:
+    """:func:`chaos_time_scale` of each network of :func:`glue_by_depth`, keyed by network label.
+
+    encoded: (n, tokens) inputs; columns that are padding in every row are cut first (under the
+    mask they never influence the real tokens).
+    """
+    out = {}
+    for weights in weights_list:
+        model, info = load_albert(model_name, weights=weights, init=init, seed=init_seed, weights_dir=weights_dir,
+                                  data_dir=data_dir, device=device, dtype=dtype, **dict(config_overrides or {}))
+        out[info.label()] = chaos_time_scale(AlbertMap(model), _trimmed(encoded), masked=masked, eps=eps, tau=tau,
+                                             n_steps=n_steps, seed=seed)
+        del model
+    return out
