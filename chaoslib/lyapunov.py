@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -376,3 +376,93 @@ def network_exponents(
     finite = np.where(np.isfinite(ds.exponent), ds.exponent, np.nan)
     ds["mean_exponent"] = (("network", "window"), np.nanmean(finite, axis=1))
     return ds
+
+
+def eps_sensitivity(
+    step: Map,
+    x0: torch.Tensor,
+    eps_values: Sequence[float] = (1e-2, 1e-1, 1.0),
+    tau: int = 50,
+    n_steps: int = 1000,
+    seed: int = 0,
+    batch_size: int | None = None,
+):
+    """Local exponents of the same inputs for several perturbation sizes.
+
+    Args:
+        step, x0: as in :func:`local_exponents`; x0: (batch, *state).
+        eps_values: the perturbation sizes to compare (same directions: same seed).
+    Returns:
+        ``xarray.Dataset``: ``exponent`` (eps, sample, window), ``chaos_length`` and ``censored``
+        (eps, sample), ``resolution`` (eps, sample) = float_eps * ||x0|| / eps; coordinate ``step``.
+    """
+    import xarray as xr
+
+    exps, lengths, cens, res = [], [], [], []
+    for eps in eps_values:
+        with warnings.catch_warnings():
+            # the resolution is recorded per eps in the result; one warning per eps would repeat it
+            warnings.simplefilter("ignore", PerturbationResolutionWarning)
+            result = local_exponents(step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size)
+        length, censored = result.chaos_length()
+        exps.append(result.exponents.numpy())
+        lengths.append(length.numpy())
+        cens.append(censored.numpy())
+        res.append(result.resolution.numpy())
+    n_windows = n_steps // tau
+    return xr.Dataset(
+        {
+            "exponent": (("eps", "sample", "window"), np.stack(exps)),
+            "chaos_length": (("eps", "sample"), np.stack(lengths)),
+            "censored": (("eps", "sample"), np.stack(cens)),
+            "resolution": (("eps", "sample"), np.stack(res)),
+        },
+        coords={"eps": [float(e) for e in eps_values], "window": np.arange(n_windows),
+                "step": ("window", (np.arange(n_windows) + 1) * tau)},
+        attrs={"tau": int(tau), "n_steps": int(n_steps), "seed": int(seed), "dtype": str(x0.dtype)},
+    )
+
+
+class AlbertNetwork:
+    """A lazily loaded ALBERT network on given inputs, for :func:`network_exponents`.
+
+    Calling it loads the network (``chaoslib.models.load_albert(**load_kwargs)``) and returns
+    ``(step, x0)``: the map (masked or not) and x0 = its embedding of ``encoded``,
+    (batch, tokens, hidden). ``info`` holds the ``ModelInfo`` once built. Pretrained weights that
+    cannot be had raise ``PretrainedWeightsUnavailable`` (never a silent random network).
+    """
+
+    def __init__(self, encoded, attention_mask: bool = False, **load_kwargs):
+        self.encoded = encoded
+        self.attention_mask = attention_mask
+        self.load_kwargs = load_kwargs
+        self.info = None
+
+    @property
+    def label(self) -> str:
+        """Same text as ``ModelInfo.label()``, known before loading."""
+        kw = self.load_kwargs
+        name = kw.get("model_name", "albert-large-v2")
+        if kw.get("weights", "random") == "pretrained":
+            return f"{name} pretrained"
+        return f"{name} random {kw.get('init', 'tf')} #{kw.get('seed', 0)}"
+
+    def build(self):
+        """Returns the map and its AlbertMap: ``(step, albert_map, x0)``."""
+        from functools import partial
+
+        from chaoslib.albert_map import AlbertMap
+        from chaoslib.models import load_albert
+
+        model, self.info = load_albert(**self.load_kwargs)
+        albert_map = AlbertMap(model)
+        device = albert_map.w_qkv.device
+        x0 = albert_map.embed(self.encoded.to(device))
+        step = albert_map.step
+        if self.attention_mask:
+            step = partial(albert_map.step, attention_mask=self.encoded.attention_mask.to(device))
+        return step, albert_map, x0
+
+    def __call__(self) -> tuple[Map, torch.Tensor]:
+        step, _, x0 = self.build()
+        return step, x0

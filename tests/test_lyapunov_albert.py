@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from chaoslib.albert_map import AlbertMap
-from chaoslib.lyapunov import chaos_length, compare_chaos_lengths, local_exponents, network_exponents
+from chaoslib.lyapunov import (
+    AlbertNetwork,
+    chaos_length,
+    compare_chaos_lengths,
+    eps_sensitivity,
+    local_exponents,
+    network_exponents,
+)
 from chaoslib.models import load_albert
 from chaoslib.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
 from chaoslib.tokenization import encode, load_tokenizer
@@ -107,21 +115,43 @@ def test_kaplan_yorke_of_an_albert_spectrum_is_consistent(encoded):
 
 
 def test_network_exponents_dataset_and_comparison(encoded):
-    def build(seed):
-        def make():
-            F = tiny_map("tf", seed)
-            return F.step, F.embed(encoded)
-
-        return make
-
-    ds = network_exponents({"ref": build(0), "other1": build(1), "other2": build(2)}, eps=1e-3, tau=5, n_steps=40)
+    networks = [
+        AlbertNetwork(encoded, model_name="albert-base-v2", init="tf", seed=s, dtype="float64", **TINY)
+        for s in (0, 1, 2)
+    ]
+    ds = network_exponents({n.label: n for n in networks}, eps=1e-3, tau=5, n_steps=40)
+    assert list(ds.network.values) == [n.info.label() for n in networks]  # labels match what was loaded
     assert ds.exponent.shape == (3, 3, 8)
     assert list(ds.step.values) == [5, 10, 15, 20, 25, 30, 35, 40]
+    # the first network's exponents are those of a direct run on its own map
+    F = tiny_map("tf", 0)
+    direct = local_exponents(F.step, F.embed(encoded), eps=1e-3, tau=5, n_steps=40)
+    np.testing.assert_allclose(ds.exponent.values[0], direct.exponents.numpy(), rtol=1e-10, atol=1e-14)
     length, censored = chaos_length(torch.from_numpy(ds.exponent.values[0]), 5, 40)
     assert length.tolist() == ds.chaos_length.values[0].tolist()
     assert censored.tolist() == ds.censored.values[0].tolist()
-    result = compare_chaos_lengths(ds.chaos_length.sel(network="ref"), ds.chaos_length.drop_sel(network="ref"), 40)
+    ref = ds.network.values[0]
+    result = compare_chaos_lengths(ds.chaos_length.sel(network=ref), ds.chaos_length.drop_sel(network=ref), 40)
     assert 0.0 <= result.p_value <= 1.0 and result.n_others == 6
+
+
+def test_masked_variant_tiles_the_mask_over_both_copies(encoded):
+    network = AlbertNetwork(encoded, attention_mask=True, model_name="albert-base-v2", init="mlm",
+                            dtype="float64", **TINY)
+    step, F, x0 = network.build()
+    masked = local_exponents(step, x0, eps=1e-7, tau=2, n_steps=4)
+    unmasked = local_exponents(F.step, x0, eps=1e-7, tau=2, n_steps=4)
+    assert torch.isfinite(masked.exponents).all()
+    assert not torch.allclose(masked.exponents, unmasked.exponents)  # the mask changes the dynamics
+
+
+def test_eps_sensitivity_dataset(encoded):
+    F = tiny_map("mlm")
+    ds = eps_sensitivity(F.step, F.embed(encoded), eps_values=(1e-6, 1e-1), tau=5, n_steps=20)
+    assert ds.exponent.shape == (2, 3, 4)
+    direct = local_exponents(F.step, F.embed(encoded), eps=1e-1, tau=5, n_steps=20)
+    np.testing.assert_allclose(ds.exponent.sel(eps=1e-1).values, direct.exponents.numpy())
+    assert (ds.resolution.sel(eps=1e-6) > ds.resolution.sel(eps=1e-1)).all()
 
 
 def test_float32_albert_state_warns_for_tiny_eps(encoded):
