@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from chaoslib.errors import ChaoslibError
 from chaoslib.probes import Probe, TokenSpread
@@ -40,9 +40,20 @@ def _step_with_internals(step: StepFn, probes: Sequence[Probe], attention_mask: 
     return lambda x: (step(x), {})
 
 
-def _fingerprint(x0: torch.Tensor, **fields) -> dict:
-    digest = hashlib.sha256(x0.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
-    return {"x0_sha256": digest, "shape": list(x0.shape), "dtype": str(x0.dtype), **fields}
+def _sha(tensors) -> str:
+    digest = hashlib.sha256()
+    for t in tensors:
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint(step: StepFn, x0: torch.Tensor, **fields) -> dict:
+    """What identifies a run: x0, the map's weights (when it has parameters) and the settings."""
+    params = list(step.parameters()) if isinstance(step, torch.nn.Module) else []
+    return {
+        "x0_sha256": _sha([x0]), "map_sha256": _sha(params) if params else repr(step),
+        "shape": list(x0.shape), "dtype": str(x0.dtype), **fields,
+    }
 
 
 class _Recorder:
@@ -164,7 +175,7 @@ def run_trajectory(
     chunks: list[xr.Dataset] = []
     if out_path is not None:
         meta = _fingerprint(
-            x0, n_steps=n_steps, block_size=block_size, save_every=save_every,
+            step, x0, n_steps=n_steps, block_size=block_size, save_every=save_every,
             probes=[repr(p) for p in probes], masked=attention_mask is not None,
         )
         start, x = _resume(out_path, meta, x0)

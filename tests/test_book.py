@@ -1,0 +1,60 @@
+"""The book's structure: profiles only set declared parameters, notebooks start with the Colab cell."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+
+from chaoslib.book import NOTEBOOKS, PROFILES, declared_parameters, notebook_names, profile_parameters, toc_files
+
+CHAPTERS = [name for name in notebook_names() if name not in ("results", "reproducibility")]
+
+
+def test_every_toc_page_exists():
+    from chaoslib.book import BOOK
+
+    for name in toc_files():
+        assert (NOTEBOOKS / f"{name}.ipynb").exists() or (BOOK / f"{name}.md").exists(), name
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("name", notebook_names())
+def test_profile_parameters_are_declared(profile, name):
+    declared = declared_parameters(NOTEBOOKS / f"{name}.ipynb")
+    assert {"profile"} <= declared
+    undeclared = set(profile_parameters(profile, name)) - declared
+    assert not undeclared, f"{profile}/{name}.yml sets {undeclared} not in the parameters cell"
+
+
+def test_every_chapter_has_both_profiles():
+    for name in CHAPTERS:
+        for profile in PROFILES:
+            assert (NOTEBOOKS / "profiles" / profile / f"{name}.yml").exists(), (profile, name)
+
+
+def _colab_cell(name: str) -> str:
+    cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
+    return "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+
+
+def test_colab_cell_is_first_and_identical():
+    sources = {_colab_cell(name) for name in CHAPTERS}
+    assert len(sources) == 1, "every chapter starts with the same Colab install cell"
+    assert "google.colab" in sources.pop()
+
+
+def test_colab_cell_is_a_no_op_outside_colab(monkeypatch):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    source = _colab_cell(CHAPTERS[0])
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(source, "colab-cell", "exec"), {})
+    assert calls == []
+    # and inside Colab it installs chaoslib with pip
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    exec(compile(source, "colab-cell", "exec"), {})
+    assert len(calls) == 1 and "pip" in calls[0][0] and any("chaoslib" in str(a) for a in calls[0][0])
