@@ -54,7 +54,8 @@ def main() -> None:
     F.iterate(x0, 2)  # warm-up
 
     plain = best_of(lambda: F.iterate(x0, args.steps), args.repeats)
-    lle = best_of(lambda: local_exponents(F.step, x0, eps=1.0, tau=args.tau, n_steps=args.steps), args.repeats)
+    lle = best_of(lambda: local_exponents(F.step, x0, eps=1.0, tau=args.tau, n_steps=args.steps),
+                  args.repeats)
     plain_s = best_of(lambda: F.iterate(xs, args.steps), args.repeats)
     lyapunov_spectrum(F.step, xs, k=args.k, n_steps=2)  # warm-up (loads the JVP decompositions)
     spec = best_of(lambda: lyapunov_spectrum(F.step, xs, k=args.k, n_steps=args.steps), args.repeats)

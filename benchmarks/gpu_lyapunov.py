@@ -72,7 +72,8 @@ def main() -> None:
     F = AlbertMap(model)
     x0, what = inputs(F, n_inputs, n_tokens, device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    print(f"{info.label()} (RANDOM weights) | hidden {F.hidden_size} | N={n_tokens} | inputs: {what} | {name} | "
+    print(f"{info.label()} (RANDOM weights) | hidden {F.hidden_size} | N={n_tokens} | inputs: {what} | "
+          f"{name} | "
           f"float32, TF32 off | torch {torch.__version__}")
 
     rows = []
@@ -80,7 +81,9 @@ def main() -> None:
     F.iterate(x1, 3)
     lyapunov_spectrum(F.step, x1, k=k, n_steps=2)  # warm-up: kernels, JVP decompositions
     t_plain1, _ = timed(lambda: F.iterate(x1, plain_steps), device)
-    t_spec, spec = timed(lambda: lyapunov_spectrum(F.step, x1, k=k, n_steps=spec_steps, window=spec_steps // 10), device)
+    t_spec, spec = timed(
+        lambda: lyapunov_spectrum(F.step, x1, k=k, n_steps=spec_steps, window=spec_steps // 10), device
+    )
     plain1 = t_plain1 * spec_steps / plain_steps
     rows.append((f"plain trajectory, 1 input, {spec_steps} steps (from {plain_steps})", plain1, ""))
     rows.append((f"top-{k} spectrum (JVP+QR every step), 1 input, {spec_steps} steps", t_spec,

@@ -115,7 +115,8 @@ def _check_resolution(x0: torch.Tensor, eps: float) -> torch.Tensor:
         warnings.warn(
             f"eps={eps:g} is only {1 / worst:.3g} float-eps of the state norm ({x0.dtype}, largest "
             f"||x||={float(_sample_norm(x0).max()):.3g}): rounding the state perturbs the separation d_k by "
-            f"about {worst:.1e} of eps per step, so exponents below about ln({worst:.1e})/tau are not resolved "
+            f"about {worst:.1e} of eps per step, so exponents below about ln({worst:.1e})/tau are not "
+            f"resolved "
             f"and merged copies can appear. Use a larger eps or dtype=float64.",
             PerturbationResolutionWarning,
             stacklevel=3,
@@ -169,7 +170,9 @@ def local_exponents(
 
         x0 = x0.to(resolve_dtype(dtype))
     if not x0.is_floating_point():
-        raise ChaoslibError(f"x0 has dtype {x0.dtype}; pass floating-point initial states (e.g. AlbertMap.embed).")
+        raise ChaoslibError(
+            f"x0 has dtype {x0.dtype}; pass floating-point initial states (e.g. AlbertMap.embed)."
+        )
     n = x0.shape[0]
     batch_size = n if batch_size is None else int(batch_size)
     if batch_size < 1:
@@ -212,7 +215,8 @@ def _two_trajectories(
             # draw a fresh one (seeded by sample and window) and record lambda_k = -inf.
             collapsed[:, k] = merged.cpu()
             for j in torch.nonzero(merged).flatten().tolist():
-                fresh = perturbation_directions(1, tuple(x.shape[1:]), seed * 1_000_003 + k + 1, first_sample + j)
+                fresh_seed = seed * 1_000_003 + k + 1
+                fresh = perturbation_directions(1, tuple(x.shape[1:]), fresh_seed, first_sample + j)
                 delta[j] = fresh[0].to(x.device, x.dtype)
             d = torch.where(merged, torch.ones_like(d), d)
         scale = (eps / d).reshape(b, *([1] * (x.dim() - 1)))
@@ -310,6 +314,7 @@ def compare_chaos_lengths(
         raise ChaoslibError("reference and others must each hold at least one chaos length.")
     if alternative not in ("greater", "less", "two-sided"):
         raise ChaoslibError(f"alternative={alternative!r}; use 'greater', 'less' or 'two-sided'.")
+    # asymptotic with the tie correction: censored lengths are ties, which the exact method ignores
     test = mannwhitneyu(ref, oth, alternative=alternative, method="asymptotic")
     med_ref, med_oth = float(np.median(ref)), float(np.median(oth))
     ratio = med_ref / med_oth if med_oth > 0 else (math.inf if med_ref > 0 else math.nan)
@@ -370,7 +375,8 @@ def network_exponents(
             "chaos_length": (("network", "sample"), np.stack(lengths)),
             "censored": (("network", "sample"), np.stack(cens)),
         },
-        coords={"network": labels, "window": np.arange(n_windows), "step": ("window", (np.arange(n_windows) + 1) * tau)},
+        coords={"network": labels, "window": np.arange(n_windows),
+                "step": ("window", (np.arange(n_windows) + 1) * tau)},
         attrs={"eps": float(eps), "tau": int(tau), "n_steps": int(n_steps), "seed": int(seed)},
     )
     finite = np.where(np.isfinite(ds.exponent), ds.exponent, np.nan)
@@ -403,7 +409,8 @@ def eps_sensitivity(
         with warnings.catch_warnings():
             # the resolution is recorded per eps in the result; one warning per eps would repeat it
             warnings.simplefilter("ignore", PerturbationResolutionWarning)
-            result = local_exponents(step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size)
+            result = local_exponents(step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed,
+                                     batch_size=batch_size)
         length, censored = result.chaos_length()
         exps.append(result.exponents.numpy())
         lengths.append(length.numpy())

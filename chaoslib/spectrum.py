@@ -117,7 +117,8 @@ def push_tangents(
         return torch.func.vmap(jvp, out_dims=(None, 0))(tangents)
     if mode == "fold":
         k, b = tangents.shape[:2]
-        y, jv = torch.func.jvp(step, (x.repeat(k, *([1] * (x.dim() - 1))),), (tangents.reshape(k * b, *x.shape[1:]),))
+        x_rep = x.repeat(k, *([1] * (x.dim() - 1)))
+        y, jv = torch.func.jvp(step, (x_rep,), (tangents.reshape(k * b, *x.shape[1:]),))
         return y[:b], jv.reshape(tangents.shape)
     raise ChaoslibError(f"mode={mode!r}; use one of {list(TANGENT_MODES)}.")
 
@@ -197,12 +198,15 @@ def lyapunov_spectrum(
         exponents=window_exponents.mean(1),
         window_exponents=window_exponents,
         window_steps=torch.arange(1, n_windows + 1) * window,
-        k=int(k), n_steps=int(n_steps), n_transient=int(n_transient), window=int(window), qr_every=int(qr_every),
+        k=int(k), n_steps=int(n_steps), n_transient=int(n_transient), window=int(window),
+        qr_every=int(qr_every),
     )
 
 
 @torch.no_grad()
-def _benettin(step, x, k, n_steps, window, n_transient, qr_every, seed, first_sample, mode, bar) -> torch.Tensor:
+def _benettin(
+    step, x, k, n_steps, window, n_transient, qr_every, seed, first_sample, mode, bar
+) -> torch.Tensor:
     """One chunk: (batch, *state) -> finite-time spectra (batch, n_windows, k) float64."""
     b = x.shape[0]
     tangents = initial_tangents(b, tuple(x.shape[1:]), k, seed, first_sample).to(x.device, x.dtype)

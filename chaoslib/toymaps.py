@@ -80,7 +80,7 @@ class Lorenz63:
     @property
     def reference_exponents_per_time(self) -> tuple[float, ...]:
         if (self.sigma, self.rho, self.beta) != (10.0, 28.0, 8.0 / 3.0):
-            raise NotImplementedError("reference exponents are tabulated for sigma=10, rho=28, beta=8/3 only.")
+            raise NotImplementedError("reference exponents are tabulated for sigma=10, rho=28, beta=8/3.")
         return (0.9056, 0.0, -14.5723)
 
     @property
@@ -98,7 +98,8 @@ class Lorenz63:
         # and the tangent propagation of the spectrum goes through this map at every step.
         lin = torch.tensor([[-self.sigma, self.sigma, 0.0], [self.rho, -1.0, 0.0], [0.0, 0.0, -self.beta]],
                            dtype=s.dtype, device=s.device)
-        quad = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype=s.dtype, device=s.device)
+        quad = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]],
+                            dtype=s.dtype, device=s.device)
         return F.linear(s, c * lin) + s[:, :1] * F.linear(s, c * quad)
 
     def __call__(self, s: torch.Tensor) -> torch.Tensor:

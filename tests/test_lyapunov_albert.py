@@ -30,7 +30,8 @@ from chaoslib.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
 from chaoslib.tokenization import encode, load_tokenizer
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
-TEXTS = ["The cat sat on the mat.", "Chaos in transformers is transient.", "A third sentence, somewhat longer."]
+TEXTS = ["The cat sat on the mat.", "Chaos in transformers is transient.",
+         "A third sentence, somewhat longer."]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -92,7 +93,8 @@ def test_initial_tangents_are_orthonormal_and_share_the_perturbation_direction()
 
     q = initial_tangents(3, (4, 5), k=6, seed=2)
     flat = q.reshape(6, 3, -1).permute(1, 0, 2)
-    assert torch.allclose(flat @ flat.transpose(1, 2), torch.eye(6, dtype=q.dtype).expand(3, 6, 6), atol=1e-12)
+    eye = torch.eye(6, dtype=q.dtype).expand(3, 6, 6)
+    assert torch.allclose(flat @ flat.transpose(1, 2), eye, atol=1e-12)
     assert torch.allclose(q[0], perturbation_directions(3, (4, 5), seed=2), atol=1e-12)
 
 
@@ -131,7 +133,8 @@ def test_network_exponents_dataset_and_comparison(encoded):
     assert length.tolist() == ds.chaos_length.values[0].tolist()
     assert censored.tolist() == ds.censored.values[0].tolist()
     ref = ds.network.values[0]
-    result = compare_chaos_lengths(ds.chaos_length.sel(network=ref), ds.chaos_length.drop_sel(network=ref), 40)
+    lengths = ds.chaos_length
+    result = compare_chaos_lengths(lengths.sel(network=ref), lengths.drop_sel(network=ref), 40)
     assert 0.0 <= result.p_value <= 1.0 and result.n_others == 6
 
 
