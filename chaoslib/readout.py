@@ -40,6 +40,10 @@ import xarray as xr
 from chaoslib.errors import ChaoslibError
 from chaoslib.glyphs import MAX_SCORE, glyph
 
+# Relative ridge. On the offline data (random albert-base-v2, 256 train / 128 dev STS-B pairs,
+# windows 0..15 x 1..16) the best dev NMSE was 0.50, 0.24, 0.24, 0.26, 0.28, 0.32 for ridge
+# 1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1: below 1e-4 the readout overfits, above it underfits. With
+# all of STS-B (5749 train pairs, more rows than features) the fit is even less sensitive.
 DEFAULT_RIDGE = 1e-4
 
 
