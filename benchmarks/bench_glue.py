@@ -39,15 +39,18 @@ def pooled_by_transformers(model, enc, batch_size, device):
     out = torch.empty(len(enc), model.config.hidden_size, device=device)
     for rows in length_batches(enc, batch_size):
         e = _trimmed(enc[rows]).to(device)
-        out[rows.to(device)] = model(input_ids=e.input_ids, attention_mask=e.attention_mask,
-                                     token_type_ids=e.token_type_ids).pooler_output
+        out[rows.to(device)] = model(
+            input_ids=e.input_ids, attention_mask=e.attention_mask, token_type_ids=e.token_type_ids
+        ).pooler_output
     return out
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="albert-base-v2")
-    p.add_argument("--full-size", action="store_true", help="the model's real size (default: hidden 256, 4 heads)")
+    p.add_argument(
+        "--full-size", action="store_true", help="the model's real size (default: hidden 256, 4 heads)"
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--max-depth", type=int, default=100)
     p.add_argument("--sample-depths", default="1,6,16", help="depths at which the baseline is measured")
@@ -69,10 +72,14 @@ def main():
     model, info = load_albert(args.model, init="glue", seed=0, device=device, **size)
     fmap = AlbertMap(model)
     depths = list(range(1, args.max_depth + 1))
-    print(f"{info.label()} {size or 'full size'} on {device}; STS-B {len(train)} train / {len(dev)} dev pairs, "
-          f"max_seq_length 64 (trimmed), {args.epochs} epochs, torch threads {torch.get_num_threads()}")
+    print(
+        f"{info.label()} {size or 'full size'} on {device}; STS-B {len(train)} train / {len(dev)} dev pairs, "
+        f"max_seq_length 64 (trimmed), {args.epochs} epochs, torch threads {torch.get_num_threads()}"
+    )
 
-    frozen_sweep(fmap, info, tokenizer, train.subsample(8), dev.subsample(8), depths=[1, 2], epochs=1)  # warm-up
+    frozen_sweep(
+        fmap, info, tokenizer, train.subsample(8), dev.subsample(8), depths=[1, 2], epochs=1
+    )  # warm-up
     sync(device)
     start = time.perf_counter()
     frozen_sweep(fmap, info, tokenizer, train, dev, depths=depths, epochs=args.epochs)
@@ -95,7 +102,8 @@ def main():
         print(f"  separate model, depth {d:3d}: {times[-1]:.2f} s")
     a, b = np.polyfit(np.array(sample, float), np.array(times), 1)[::-1]
     t_separate = a * len(depths) + b * sum(depths)
-    print(f"fit t(d) = {a:.3f} s + {b:.4f} s * d  ->  sum over d=1..{args.max_depth}: {t_separate:.1f} s (extrapolated)")
+    print(f"fit t(d) = {a:.3f} s + {b:.4f} s * d")
+    print(f"  -> sum over d=1..{args.max_depth}: {t_separate:.1f} s (extrapolated)")
     print(f"RATIO separate / one-trajectory = {t_separate / t_sweep:.1f}x  (goal >= 20x)")
 
 

@@ -61,24 +61,47 @@ TASKS: dict[str, GlueTask] = {
     t.name: t
     for t in [
         GlueTask(
-            "cola", "CoLA", ("sentence", None, "label"), ("sentence", None, "label"), _STD_FILES, 2,
-            headerless=("train", "validation"), headerless_columns=(3, 1), test_columns=("sentence", None),
+            "cola",
+            "CoLA",
+            ("sentence", None, "label"),
+            ("sentence", None, "label"),
+            _STD_FILES,
+            2,
+            headerless=("train", "validation"),
+            headerless_columns=(3, 1),
+            test_columns=("sentence", None),
         ),
         GlueTask("sst2", "SST-2", ("sentence", None, "label"), ("sentence", None, "label"), _STD_FILES, 2),
         GlueTask(
-            "mrpc", "MRPC", ("#1 String", "#2 String", "Quality"), ("sentence1", "sentence2", "label"),
-            _STD_FILES, 2, encoding="utf-8-sig",
+            "mrpc",
+            "MRPC",
+            ("#1 String", "#2 String", "Quality"),
+            ("sentence1", "sentence2", "label"),
+            _STD_FILES,
+            2,
+            encoding="utf-8-sig",
         ),
         GlueTask(
-            "qqp", "QQP", ("question1", "question2", "is_duplicate"), ("question1", "question2", "label"),
-            _STD_FILES, 2,
+            "qqp",
+            "QQP",
+            ("question1", "question2", "is_duplicate"),
+            ("question1", "question2", "label"),
+            _STD_FILES,
+            2,
         ),
         GlueTask(
-            "stsb", "STS-B", ("sentence1", "sentence2", "score"), ("sentence1", "sentence2", "label"),
-            _STD_FILES, 1,
+            "stsb",
+            "STS-B",
+            ("sentence1", "sentence2", "score"),
+            ("sentence1", "sentence2", "label"),
+            _STD_FILES,
+            1,
         ),
         GlueTask(
-            "mnli", "MNLI", ("sentence1", "sentence2", "gold_label"), ("premise", "hypothesis", "label"),
+            "mnli",
+            "MNLI",
+            ("sentence1", "sentence2", "gold_label"),
+            ("premise", "hypothesis", "label"),
             {
                 "train": "train.tsv",
                 "validation_matched": "dev_matched.tsv",
@@ -86,18 +109,34 @@ TASKS: dict[str, GlueTask] = {
                 "test_matched": "test_matched.tsv",
                 "test_mismatched": "test_mismatched.tsv",
             },
-            3, label_names=("entailment", "neutral", "contradiction"),
+            3,
+            label_names=("entailment", "neutral", "contradiction"),
         ),
         GlueTask(
-            "qnli", "QNLI", ("question", "sentence", "label"), ("question", "sentence", "label"), _STD_FILES, 2,
+            "qnli",
+            "QNLI",
+            ("question", "sentence", "label"),
+            ("question", "sentence", "label"),
+            _STD_FILES,
+            2,
             label_names=("entailment", "not_entailment"),
         ),
         GlueTask(
-            "rte", "RTE", ("sentence1", "sentence2", "label"), ("sentence1", "sentence2", "label"), _STD_FILES, 2,
+            "rte",
+            "RTE",
+            ("sentence1", "sentence2", "label"),
+            ("sentence1", "sentence2", "label"),
+            _STD_FILES,
+            2,
             label_names=("entailment", "not_entailment"),
         ),
         GlueTask(
-            "wnli", "WNLI", ("sentence1", "sentence2", "label"), ("sentence1", "sentence2", "label"), _STD_FILES, 2,
+            "wnli",
+            "WNLI",
+            ("sentence1", "sentence2", "label"),
+            ("sentence1", "sentence2", "label"),
+            _STD_FILES,
+            2,
         ),
     ]
 }
@@ -225,7 +264,9 @@ def _load_tsv(spec: GlueTask, split: str, data_dir) -> GlueSplit:
             names = (*spec.test_columns, spec.columns[2])
         missing = [c for c in names[:2] if c is not None and c not in header]
         if missing:
-            raise ChaoslibError(f"{path}: header {header} lacks the columns {missing}; is this a GLUE {spec.name} file?")
+            raise ChaoslibError(
+                f"{path}: header {header} lacks the columns {missing}; is this a GLUE {spec.name} file?"
+            )
         a_col = header.index(names[0])
         b_col = header.index(names[1]) if names[1] is not None else None
         label_col = header.index(names[2]) if names[2] in header else None
@@ -274,7 +315,12 @@ def _load_hub(spec: GlueTask, split: str) -> GlueSplit:
     if split.startswith("test"):  # GLUE test labels are hidden (-1 in datasets)
         labels = None
     return GlueSplit(
-        spec.name, split, list(ds[a]), None if b is None else list(ds[b]), labels, f"hub:{HUB_DATASET}/{spec.name}"
+        spec.name,
+        split,
+        list(ds[a]),
+        None if b is None else list(ds[b]),
+        labels,
+        f"hub:{HUB_DATASET}/{spec.name}",
     )
 
 

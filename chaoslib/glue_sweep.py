@@ -97,7 +97,9 @@ def depth_features(
     depths = check_depths(depths)
     device = albert_map.w_qkv.device
     slot = {d: i for i, d in enumerate(depths)}
-    out = torch.empty(len(depths), len(encoded), albert_map.hidden_size, device=device, dtype=albert_map.w_qkv.dtype)
+    out = torch.empty(
+        len(depths), len(encoded), albert_map.hidden_size, device=device, dtype=albert_map.w_qkv.dtype
+    )
     batches = length_batches(encoded, batch_size)
     bar = None
     if progress:
@@ -139,8 +141,11 @@ def cached_depth_features(
     match on load, together with the depths and the input ids, or the cache is recomputed.
     """
     depths = check_depths(depths)
-    meta = {"depths": depths, "description": description or {},
-            "inputs": hashlib.sha1(encoded.input_ids.numpy().tobytes()).hexdigest()}
+    meta = {
+        "depths": depths,
+        "description": description or {},
+        "inputs": hashlib.sha1(encoded.input_ids.numpy().tobytes()).hexdigest(),
+    }
     if cache_path is not None and Path(cache_path).exists():
         saved = torch.load(cache_path, map_location="cpu", weights_only=True)
         if json.loads(saved["meta"]) == meta:
@@ -155,7 +160,9 @@ def cached_depth_features(
 
 def _labels_tensor(split: GlueSplit) -> torch.Tensor:
     if split.labels is None:
-        raise ChaoslibError(f"{split.task} {split.split} has no labels (GLUE test labels are hidden); use a labelled split.")
+        raise ChaoslibError(
+            f"{split.task} {split.split} has no labels (GLUE test labels are hidden); use a labelled split."
+        )
     return torch.from_numpy(split.labels)
 
 
@@ -221,29 +228,60 @@ def frozen_sweep(
     spec = get_task(task)
     feats = {}
     for name, split in (("train", train), ("dev", dev)):
-        description = {"network": info.label(), "source": info.source, "task": task, "split": split.split,
-                       "n_tokens": n_tokens}
+        description = {
+            "network": info.label(),
+            "source": info.source,
+            "task": task,
+            "split": split.split,
+            "n_tokens": n_tokens,
+        }
         cache = None
         if cache_dir is not None:
             tag = settings_key({**description, "rows": split.indices.tolist(), "depths": depths})
             cache = Path(cache_dir) / f"features_{task}_{split.split}_{tag}.pt"
         feats[name] = cached_depth_features(
-            albert_map, encode_split(tokenizer, split, n_tokens), depths, cache, description,
-            batch_size=feature_batch_size, progress=progress,
+            albert_map,
+            encode_split(tokenizer, split, n_tokens),
+            depths,
+            cache,
+            description,
+            batch_size=feature_batch_size,
+            progress=progress,
         )
     start = time.perf_counter()
     heads, losses = train_stacked_heads(
-        feats["train"], _labels_tensor(train), spec.num_labels, epochs=epochs, batch_size=batch_size, lr=lr,
-        lr_decay=lr_decay, weight_decay=weight_decay, dropout=dropout, seed=seed,
+        feats["train"],
+        _labels_tensor(train),
+        spec.num_labels,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lr_decay=lr_decay,
+        weight_decay=weight_decay,
+        dropout=dropout,
+        seed=seed,
     )
     outputs = predict_stacked(heads, feats["dev"]).numpy()
     seconds = time.perf_counter() - start
     dev_labels = _labels_tensor(dev).numpy()
-    final_loss = losses[-min(len(losses), 50):].mean(0) if len(losses) else torch.full((len(depths),), float("nan"))
+    final_loss = (
+        losses[-min(len(losses), 50) :].mean(0) if len(losses) else torch.full((len(depths),), float("nan"))
+    )
     return [
-        _record(task, "frozen", d, info, seed, glue_metrics(task, outputs[i], dev_labels),
-                n_train=len(train), n_dev=len(dev), epochs=epochs, lr=lr, train_loss=float(final_loss[i]),
-                head_seconds_all_depths=seconds)
+        _record(
+            task,
+            "frozen",
+            d,
+            info,
+            seed,
+            glue_metrics(task, outputs[i], dev_labels),
+            n_train=len(train),
+            n_dev=len(dev),
+            epochs=epochs,
+            lr=lr,
+            train_loss=float(final_loss[i]),
+            head_seconds_all_depths=seconds,
+        )
         for i, d in enumerate(depths)
     ]
 
@@ -260,7 +298,9 @@ def _replace_classifier(model: nn.Module, seed: int) -> None:
 
 
 def _logits(model: nn.Module, enc: Encoded) -> torch.Tensor:
-    return model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, token_type_ids=enc.token_type_ids).logits
+    return model(
+        input_ids=enc.input_ids, attention_mask=enc.attention_mask, token_type_ids=enc.token_type_ids
+    ).logits
 
 
 def finetune_trial(
@@ -296,8 +336,16 @@ def finetune_trial(
     spec = get_task(task)
     epochs = default_epochs(spec.name) if epochs is None else int(epochs)
     model, info = load_albert(
-        model_name, weights=weights, init=init, seed=init_seed, head="classification", weights_dir=weights_dir,
-        data_dir=data_dir, device=device, num_hidden_layers=int(depth), num_labels=spec.num_labels,
+        model_name,
+        weights=weights,
+        init=init,
+        seed=init_seed,
+        head="classification",
+        weights_dir=weights_dir,
+        data_dir=data_dir,
+        device=device,
+        num_hidden_layers=int(depth),
+        num_labels=spec.num_labels,
         **config_overrides,
     )
     device = next(model.parameters()).device
@@ -320,18 +368,36 @@ def finetune_trial(
         outputs = np.empty((len(dev_encoded), spec.num_labels), dtype=np.float32)
         with torch.no_grad():
             for rows in length_batches(dev_encoded, eval_batch_size):
-                outputs[rows.numpy()] = _logits(model, _trimmed(dev_encoded[rows]).to(device)).float().cpu().numpy()
+                outputs[rows.numpy()] = (
+                    _logits(model, _trimmed(dev_encoded[rows]).to(device)).float().cpu().numpy()
+                )
     metrics = glue_metrics(spec.name, outputs, dev_labels)
-    return _record(spec.name, "trained", depth, info, seed, metrics, n_train=len(train_encoded),
-                   n_dev=len(dev_encoded), epochs=epochs, lr=lr,
-                   train_loss=float(np.mean(losses[-50:])) if losses else float("nan"),
-                   seconds=time.perf_counter() - start)
+    return _record(
+        spec.name,
+        "trained",
+        depth,
+        info,
+        seed,
+        metrics,
+        n_train=len(train_encoded),
+        n_dev=len(dev_encoded),
+        epochs=epochs,
+        lr=lr,
+        train_loss=float(np.mean(losses[-50:])) if losses else float("nan"),
+        seconds=time.perf_counter() - start,
+    )
 
 
 def trial_key(task: str, arm: str, depth: int, network: str, seed: int, settings: dict) -> dict:
     """The TrialStore key of one (task, depth, arm, weights, seed) trial; ``settings`` hashed in."""
-    return {"task": task, "arm": arm, "depth": int(depth), "network": network, "seed": int(seed),
-            "settings": settings_key(settings)}
+    return {
+        "task": task,
+        "arm": arm,
+        "depth": int(depth),
+        "network": network,
+        "seed": int(seed),
+        "settings": settings_key(settings),
+    }
 
 
 def trained_sweep(
@@ -367,11 +433,21 @@ def trained_sweep(
     task = get_task(train.task).name
     depths = check_depths(depths)
     epochs = default_epochs(task) if epochs is None else int(epochs)
-    network = (f"{model_name} pretrained" if weights == "pretrained" else f"{model_name} random {init} #{init_seed}")
-    settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "lr_decay": lr_decay,
-                "weight_decay": weight_decay, "n_tokens": n_tokens, "train_rows": train.indices.tolist(),
-                "dev_rows": dev.indices.tolist(), "weights_dir": str(weights_dir) if weights_dir else None,
-                "overrides": config_overrides}
+    network = (
+        f"{model_name} pretrained" if weights == "pretrained" else f"{model_name} random {init} #{init_seed}"
+    )
+    settings = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "lr_decay": lr_decay,
+        "weight_decay": weight_decay,
+        "n_tokens": n_tokens,
+        "train_rows": train.indices.tolist(),
+        "dev_rows": dev.indices.tolist(),
+        "weights_dir": str(weights_dir) if weights_dir else None,
+        "overrides": config_overrides,
+    }
     train_enc, dev_enc = encode_split(tokenizer, train, n_tokens), encode_split(tokenizer, dev, n_tokens)
     train_labels, dev_labels = _labels_tensor(train), _labels_tensor(dev).numpy()
     records = []
@@ -381,9 +457,25 @@ def trained_sweep(
             records.append(store.load(key))
             continue
         record = trial_fn(
-            task, depth, train_enc, train_labels, dev_enc, dev_labels, model_name=model_name, weights=weights,
-            init=init, init_seed=init_seed, epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-            weight_decay=weight_decay, seed=seed, device=device, weights_dir=weights_dir, data_dir=data_dir,
+            task,
+            depth,
+            train_enc,
+            train_labels,
+            dev_enc,
+            dev_labels,
+            model_name=model_name,
+            weights=weights,
+            init=init,
+            init_seed=init_seed,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            seed=seed,
+            device=device,
+            weights_dir=weights_dir,
+            data_dir=data_dir,
             **config_overrides,
         )
         store.save(key, record)
@@ -422,7 +514,9 @@ def parse_depths(depths: str | int | Sequence[int]) -> list[int]:
 
 def network_label(model_name: str, weights: str, init: str, init_seed: int) -> str:
     """The label :class:`chaoslib.models.ModelInfo` gives the network (before it is loaded)."""
-    return f"{model_name} pretrained" if weights == "pretrained" else f"{model_name} random {init} #{init_seed}"
+    return (
+        f"{model_name} pretrained" if weights == "pretrained" else f"{model_name} random {init} #{init_seed}"
+    )
 
 
 def glue_by_depth(
@@ -469,10 +563,19 @@ def glue_by_depth(
     frozen_depths = check_depths(frozen_depths) if len(frozen_depths) else []
     for weights in weights_list:
         if frozen_depths:
-            settings = {"epochs": frozen_epochs, "batch_size": batch_size, "lr": frozen_lr, "lr_decay": lr_decay,
-                        "n_tokens": n_tokens, "depths": frozen_depths, "train_rows": train.indices.tolist(),
-                        "dev_rows": dev.indices.tolist(), "dtype": dtype,
-                        "weights_dir": str(weights_dir) if weights_dir else None, "overrides": overrides}
+            settings = {
+                "epochs": frozen_epochs,
+                "batch_size": batch_size,
+                "lr": frozen_lr,
+                "lr_decay": lr_decay,
+                "n_tokens": n_tokens,
+                "depths": frozen_depths,
+                "train_rows": train.indices.tolist(),
+                "dev_rows": dev.indices.tolist(),
+                "dtype": dtype,
+                "weights_dir": str(weights_dir) if weights_dir else None,
+                "overrides": overrides,
+            }
             label = network_label(model_name, weights, init, init_seed)
             key = trial_key(task, "frozen", frozen_depths[-1], label, seed, settings)
             if store.done(key):
@@ -480,13 +583,32 @@ def glue_by_depth(
                 records.extend(stored["records"])
                 infos.append(ModelInfo(**stored["info"]))
             else:
-                model, info = load_albert(model_name, weights=weights, init=init, seed=init_seed,
-                                          weights_dir=weights_dir, data_dir=data_dir, device=device, dtype=dtype,
-                                          **overrides)
+                model, info = load_albert(
+                    model_name,
+                    weights=weights,
+                    init=init,
+                    seed=init_seed,
+                    weights_dir=weights_dir,
+                    data_dir=data_dir,
+                    device=device,
+                    dtype=dtype,
+                    **overrides,
+                )
                 frozen = frozen_sweep(
-                    AlbertMap(model), info, tokenizer, train, dev, depths=frozen_depths, epochs=frozen_epochs,
-                    batch_size=batch_size, lr=frozen_lr, lr_decay=lr_decay, seed=seed, n_tokens=n_tokens,
-                    cache_dir=results_dir / "features", progress=progress,
+                    AlbertMap(model),
+                    info,
+                    tokenizer,
+                    train,
+                    dev,
+                    depths=frozen_depths,
+                    epochs=frozen_epochs,
+                    batch_size=batch_size,
+                    lr=frozen_lr,
+                    lr_decay=lr_decay,
+                    seed=seed,
+                    n_tokens=n_tokens,
+                    cache_dir=results_dir / "features",
+                    progress=progress,
                 )
                 del model
                 store.save(key, {"records": frozen, "info": info.as_dict()})
@@ -494,15 +616,38 @@ def glue_by_depth(
                 infos.append(info)
         if len(trained_depths):
             trained = trained_sweep(
-                store, tokenizer, train, dev, trained_depths, model_name=model_name, weights=weights, init=init,
-                init_seed=init_seed, epochs=trained_epochs, batch_size=batch_size, lr=trained_lr,
-                lr_decay=lr_decay, seed=seed, n_tokens=n_tokens, device=device, weights_dir=weights_dir,
-                data_dir=data_dir, progress=progress, **overrides,
+                store,
+                tokenizer,
+                train,
+                dev,
+                trained_depths,
+                model_name=model_name,
+                weights=weights,
+                init=init,
+                init_seed=init_seed,
+                epochs=trained_epochs,
+                batch_size=batch_size,
+                lr=trained_lr,
+                lr_decay=lr_decay,
+                seed=seed,
+                n_tokens=n_tokens,
+                device=device,
+                weights_dir=weights_dir,
+                data_dir=data_dir,
+                progress=progress,
+                **overrides,
             )
             records.extend(trained)
             if not frozen_depths:
-                infos.append(ModelInfo(trained[0]["model"], trained[0]["weights"], trained[0]["init"],
-                                       trained[0]["init_seed"], "see trials"))
+                infos.append(
+                    ModelInfo(
+                        trained[0]["model"],
+                        trained[0]["weights"],
+                        trained[0]["init"],
+                        trained[0]["init_seed"],
+                        "see trials",
+                    )
+                )
     return records, infos
 
 
@@ -528,7 +673,9 @@ def chaos_time_scale(
     enc = encoded.to(device)
     mask = enc.attention_mask if masked else None
     x0 = albert_map.embed(enc)
-    result = local_exponents(lambda x: albert_map.step(x, mask), x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed)
+    result = local_exponents(
+        lambda x: albert_map.step(x, mask), x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed
+    )
     lengths, censored = result.chaos_length()
     return {
         "lengths": lengths.numpy(),
@@ -536,7 +683,10 @@ def chaos_time_scale(
         "median": float(np.median(lengths.numpy())),
         "mean_exponent": result.mean().numpy(),
         "window_end": result.steps.numpy(),
-        "eps": eps, "tau": tau, "n_steps": n_steps, "masked": masked,
+        "eps": eps,
+        "tau": tau,
+        "n_steps": n_steps,
+        "masked": masked,
     }
 
 
@@ -564,9 +714,19 @@ def chaos_time_scales(
     """
     out = {}
     for weights in weights_list:
-        model, info = load_albert(model_name, weights=weights, init=init, seed=init_seed, weights_dir=weights_dir,
-                                  data_dir=data_dir, device=device, dtype=dtype, **dict(config_overrides or {}))
-        out[info.label()] = chaos_time_scale(AlbertMap(model), _trimmed(encoded), masked=masked, eps=eps, tau=tau,
-                                             n_steps=n_steps, seed=seed)
+        model, info = load_albert(
+            model_name,
+            weights=weights,
+            init=init,
+            seed=init_seed,
+            weights_dir=weights_dir,
+            data_dir=data_dir,
+            device=device,
+            dtype=dtype,
+            **dict(config_overrides or {}),
+        )
+        out[info.label()] = chaos_time_scale(
+            AlbertMap(model), _trimmed(encoded), masked=masked, eps=eps, tau=tau, n_steps=n_steps, seed=seed
+        )
         del model
     return out

@@ -121,7 +121,9 @@ def train_stacked_heads(
         raise ChaoslibError(f"features has shape {tuple(features.shape)}; expected (n_heads, n, hidden).")
     n_heads, n, hidden = features.shape
     if labels.shape != (n,):
-        raise ChaoslibError(f"labels has shape {tuple(labels.shape)}; expected ({n},), one per row of features.")
+        raise ChaoslibError(
+            f"labels has shape {tuple(labels.shape)}; expected ({n},), one per row of features."
+        )
     if not 0.0 <= dropout < 1.0:
         raise ChaoslibError(f"dropout={dropout} must lie in [0, 1).")
     device = features.device
@@ -150,6 +152,10 @@ def train_stacked_heads(
 
 
 @torch.no_grad()
-def predict_stacked(heads: StackedLinearHeads, features: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+def predict_stacked(
+    heads: StackedLinearHeads, features: torch.Tensor, batch_size: int = 4096
+) -> torch.Tensor:
     """features: (n_heads, n, hidden) -> outputs (n_heads, n, out), on the CPU."""
-    return torch.cat([heads(features[:, i : i + batch_size]).cpu() for i in range(0, features.shape[1], batch_size)], 1)
+    return torch.cat(
+        [heads(features[:, i : i + batch_size]).cpu() for i in range(0, features.shape[1], batch_size)], 1
+    )

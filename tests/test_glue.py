@@ -108,7 +108,11 @@ def test_hub_source_maps_columns(monkeypatch):
         calls.append((path, name, split))
         if name == "mnli":
             return {"premise": ["p"], "hypothesis": ["h"], "label": [2]}
-        return {"sentence1": ["a", "b"], "sentence2": ["c", "d"], "label": [4.5, -1.0] if split == "train" else [-1, -1]}
+        return {
+            "sentence1": ["a", "b"],
+            "sentence2": ["c", "d"],
+            "label": [4.5, -1.0] if split == "train" else [-1, -1],
+        }
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     stsb = load_glue("stsb", "train", source="hub")
@@ -116,8 +120,11 @@ def test_hub_source_maps_columns(monkeypatch):
     assert load_glue("stsb", "test", source="hub").labels is None  # hidden test labels (-1)
     mnli = load_glue("mnli", "validation", source="hub")
     assert mnli.labels.tolist() == [2] and mnli.split == "validation_matched"
-    assert calls == [("nyu-mll/glue", "stsb", "train"), ("nyu-mll/glue", "stsb", "test"),
-                     ("nyu-mll/glue", "mnli", "validation_matched")]
+    assert calls == [
+        ("nyu-mll/glue", "stsb", "train"),
+        ("nyu-mll/glue", "stsb", "test"),
+        ("nyu-mll/glue", "mnli", "validation_matched"),
+    ]
 
 
 def test_hub_unreachable_says_what_to_do(monkeypatch):

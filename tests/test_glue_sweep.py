@@ -33,7 +33,9 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def stsb():
-    return load_glue("stsb", "train").subsample(24, seed=1), load_glue("stsb", "validation").subsample(12, seed=1)
+    return load_glue("stsb", "train").subsample(24, seed=1), load_glue("stsb", "validation").subsample(
+        12, seed=1
+    )
 
 
 def tiny_model(depth, init="glue", seed=3):
@@ -53,8 +55,9 @@ def test_frozen_features_equal_albert_model_pooled_output(tokenizer, stsb, init)
     for i, d in enumerate(depths):
         model, _ = tiny_model(d, init)  # same seed and scheme: same shared layer, d applications
         with torch.no_grad():
-            ref = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                        token_type_ids=enc.token_type_ids).pooler_output
+            ref = model(
+                input_ids=enc.input_ids, attention_mask=enc.attention_mask, token_type_ids=enc.token_type_ids
+            ).pooler_output
         rel = (feats[i] - ref).norm() / ref.norm()
         assert rel < 1e-5, (d, float(rel))
     # and the depths differ from each other (the test would not notice a constant otherwise)
@@ -128,8 +131,12 @@ def test_frozen_sweep_records_and_cache(tokenizer, stsb, tmp_path, monkeypatch):
     records = gs.frozen_sweep(fmap, info, tokenizer, *stsb, **kw)
     assert [r["depth"] for r in records] == list(range(1, 8))
     r = records[0]
-    assert r["arm"] == "frozen" and r["network"] == "albert-base-v2 random glue #3" and r["weights"] == "random"
-    assert r["metric"] == "pearson_spearman_mean" and r["score"] == pytest.approx((r["pearson"] + r["spearman"]) / 2)
+    assert (
+        r["arm"] == "frozen" and r["network"] == "albert-base-v2 random glue #3" and r["weights"] == "random"
+    )
+    assert r["metric"] == "pearson_spearman_mean" and r["score"] == pytest.approx(
+        (r["pearson"] + r["spearman"]) / 2
+    )
     assert len(list(tmp_path.glob("features_stsb_*.pt"))) == 2
 
     def no_recompute(*args, **kwargs):
@@ -151,8 +158,17 @@ def test_bad_depths():
 
 def test_trained_sweep_resumes_after_interruption(tokenizer, stsb, tmp_path):
     train, dev = stsb[0].subsample(12, seed=0), stsb[1]
-    kw = dict(depths=[1, 2, 3], model_name="albert-base-v2", weights="random", init="glue", init_seed=3,
-              epochs=1, lr=1e-3, n_tokens=32, **TINY)
+    kw = dict(
+        depths=[1, 2, 3],
+        model_name="albert-base-v2",
+        weights="random",
+        init="glue",
+        init_seed=3,
+        epochs=1,
+        lr=1e-3,
+        n_tokens=32,
+        **TINY,
+    )
     calls = []
 
     def interrupted(task, depth, *args, **kwargs):
@@ -170,7 +186,7 @@ def test_trained_sweep_resumes_after_interruption(tokenizer, stsb, tmp_path):
     assert len(store.all()) == 3
 
     fresh = gs.trained_sweep(TrialStore(tmp_path / "fresh"), tokenizer, train, dev, **kw)
-    for a, b in zip(resumed, fresh):
+    for a, b in zip(resumed, fresh, strict=True):
         assert a["depth"] == b["depth"] and a["arm"] == "trained"
         assert a["score"] == pytest.approx(b["score"], abs=1e-6)
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
@@ -192,8 +208,11 @@ def test_finetuning_trains_the_encoder(tokenizer, stsb):
     # lr 0: predictions are the fresh head on the untrained network's pooled output
     model, _ = tiny_model(2)
     with torch.no_grad():
-        pooled = model(input_ids=enc_d.input_ids, attention_mask=enc_d.attention_mask,
-                       token_type_ids=enc_d.token_type_ids).pooler_output
+        pooled = model(
+            input_ids=enc_d.input_ids,
+            attention_mask=enc_d.attention_mask,
+            token_type_ids=enc_d.token_type_ids,
+        ).pooler_output
     w, b = trunc_normal_head(64, 1, 42)
     expected = glue_metrics("stsb", (pooled @ w.T + b).numpy(), labels_d)
     assert untouched["pearson"] == pytest.approx(expected["pearson"], abs=1e-4)
@@ -203,10 +222,22 @@ def test_finetuning_trains_the_encoder(tokenizer, stsb):
 
 def test_glue_by_depth_both_arms_and_rerun(tokenizer, stsb, tmp_path, monkeypatch):
     train, dev = stsb[0].subsample(12, seed=0), stsb[1]
-    kw = dict(weights_list=["random"], frozen_depths=range(1, 5), trained_depths=[1, 3], model_name="albert-base-v2",
-              frozen_epochs=1, trained_epochs=1, n_tokens=32, config_overrides=TINY, init_seed=3)
+    kw = dict(
+        weights_list=["random"],
+        frozen_depths=range(1, 5),
+        trained_depths=[1, 3],
+        model_name="albert-base-v2",
+        frozen_epochs=1,
+        trained_epochs=1,
+        n_tokens=32,
+        config_overrides=TINY,
+        init_seed=3,
+    )
     records, infos = gs.glue_by_depth(tmp_path, tokenizer, train, dev, **kw)
-    assert [(r["arm"], r["depth"]) for r in records] == [("frozen", d) for d in range(1, 5)] + [("trained", 1), ("trained", 3)]
+    assert [(r["arm"], r["depth"]) for r in records] == [("frozen", d) for d in range(1, 5)] + [
+        ("trained", 1),
+        ("trained", 3),
+    ]
     assert {r["network"] for r in records} == {"albert-base-v2 random glue #3"} and infos[0].init == "glue"
 
     def fail(*args, **kwargs):
@@ -224,8 +255,14 @@ def test_pretrained_is_never_replaced(tokenizer, stsb, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_cache"))
     with pytest.raises(PretrainedWeightsUnavailable):
-        gs.glue_by_depth(tmp_path, tokenizer, *stsb, weights_list=["pretrained"], frozen_depths=[1, 2],
-                         model_name="albert-base-v2")
+        gs.glue_by_depth(
+            tmp_path,
+            tokenizer,
+            *stsb,
+            weights_list=["pretrained"],
+            frozen_depths=[1, 2],
+            model_name="albert-base-v2",
+        )
     assert not (tmp_path / "trials").exists() or not list((tmp_path / "trials").iterdir())
 
 
