@@ -204,3 +204,32 @@ def test_bad_arguments(model, masking):
     base, _ = load_albert("albert-base-v2", **TINY)
     with pytest.raises(ChaoslibError, match="head='mlm'"):
         readout_from_model(base)
+
+
+def test_mlm_by_depth_labels_and_caches(model, masking, tmp_path, monkeypatch):
+    from chaoslib.mlm_data import MLMCorpus, corpus_meta
+    from chaoslib.mlm_sweep import baselines, mlm_by_depth
+
+    random_info = load_albert("albert-base-v2", head="mlm", init="mlm", seed=3, **TINY)[1]
+    other, other_info = load_albert("albert-base-v2", head="mlm", init="mlm", seed=4, **TINY)
+    meta = corpus_meta(22, "wikitext-2", 512, N_TOK, 6 / 22, 0, "synthetic")
+    corpus = MLMCorpus(blocks(16, seed=5), blocks(6, seed=6), meta)
+    sweep = MLMDepthSweep(depths=(1, 2), epochs=1, batch_size=8, warmup_steps=1)
+    result = mlm_by_depth([(model, random_info), (other, other_info)], corpus, masking, sweep, out_dir=tmp_path)
+    assert result.accuracy.dims == ("encoder", "mode", "depth")
+    assert list(result.encoder.values) == [
+        "albert-base-v2 random mlm #3 (hidden 32)", "albert-base-v2 random mlm #4 (hidden 32)"
+    ]
+    assert list(result.weights.values) == ["random", "random"]
+    assert result.train_loss.sizes["step"] == 2 and bool(result.train_loss.sel(mode="untrained").isnull().all())
+    # a rerun with the same parameters loads the saved results instead of training again
+    monkeypatch.setattr(MLMDepthSweep, "fit", lambda *a, **k: pytest.fail("retrained a cached encoder"))
+    again = mlm_by_depth([(model, random_info), (other, other_info)], corpus, masking, sweep, out_dir=tmp_path)
+    assert again.accuracy.equals(result.accuracy)
+    # different parameters are not served from the cache
+    changed = MLMDepthSweep(depths=(1, 2), epochs=1, batch_size=8, warmup_steps=1, lr=1e-3)
+    with pytest.raises(pytest.fail.Exception):
+        mlm_by_depth([(model, random_info)], corpus, masking, changed, out_dir=tmp_path)
+    # baselines on the same test masks: majority token accuracy is a frequency, perplexities are > 1
+    base = baselines(corpus, masking, sweep)
+    assert 0 < base["majority_accuracy"] < 1 and 1 < base["unigram_perplexity"] < base["uniform_perplexity"]
