@@ -17,7 +17,7 @@ assembled from cross-batch blocks, so any batch size gives the same result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,3 +162,42 @@ def effective_dimension_trajectory(
     ed_host, variance_host = ed.cpu().numpy(), variance.cpu().numpy()  # waits for the device
     elapsed = time.perf_counter() - start
     return EffectiveDimensionTrajectory(np.arange(n_steps + 1), ed_host, variance_host, n_samples, elapsed)
+
+
+def network_effective_dimensions(
+    networks: Mapping[str, Callable[[], tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]]],
+    n_steps: int,
+    batch_size: int | None = None,
+    gram_dtype: torch.dtype = torch.float64,
+    progress: bool = False,
+):
+    """ED(t) of several networks on the same inputs, one network in memory at a time.
+
+    Args:
+        networks: label -> a function returning ``(step, x0)``, x0: (samples, *state)
+            (e.g. ``chaoslib.lyapunov.AlbertNetwork``).
+        n_steps, batch_size, gram_dtype, progress: as in :func:`effective_dimension_trajectory`.
+
+    Returns:
+        ``xarray.Dataset``: ``effective_dimension`` and ``total_variance`` (network, step),
+        ``steps_per_second`` (network); attrs n_samples.
+    """
+    import xarray as xr
+
+    if not networks:
+        raise ChaoslibError("networks is empty; pass label -> builder of (step, x0).")
+    runs = []
+    for build in networks.values():
+        step, x0 = build()
+        runs.append(effective_dimension_trajectory(step, x0, n_steps, batch_size, gram_dtype=gram_dtype,
+                                                   progress=progress))
+        del step, x0
+    return xr.Dataset(
+        {
+            "effective_dimension": (("network", "step"), np.stack([r.effective_dimension for r in runs])),
+            "total_variance": (("network", "step"), np.stack([r.total_variance for r in runs])),
+            "steps_per_second": ("network", [r.steps_per_second for r in runs]),
+        },
+        coords={"network": list(networks), "step": runs[0].steps},
+        attrs={"n_samples": runs[0].n_samples},
+    )

@@ -126,3 +126,15 @@ def reduced_vs_full(
 def _relative(difference: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Per-sample ||difference||_F / ||reference||_F. (batch, ...) -> (batch,)."""
     return difference.flatten(1).norm(dim=1) / reference.flatten(1).norm(dim=1)
+
+
+@torch.no_grad()
+def reduction_error(albert_map: AlbertMap, x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """How well R predicts one full step from a (nearly) synchronised state.
+
+    x: (batch, tokens, hidden), e.g. the end of a long run -> (batch,)
+    ||F(x) - lift(R(token_mean(x)))||_F / ||F(x)||_F. On an exactly synchronised state this is the
+    rounding error; on a state a spread sigma away from synchrony it also contains O(sigma).
+    """
+    full = albert_map.step(x, attention_mask)
+    return _relative(full - synchronise(ReducedMap(albert_map).step(token_mean(x)), x.shape[1]), full)

@@ -9,7 +9,7 @@ import torch.nn.functional as F_
 from chaoslib.albert_map import AlbertMap
 from chaoslib.errors import ChaoslibError
 from chaoslib.models import load_albert
-from chaoslib.reduced_map import ReducedMap, reduced_vs_full, synchronise, token_mean
+from chaoslib.reduced_map import ReducedMap, reduced_vs_full, reduction_error, synchronise, token_mean
 from chaoslib.sync import token_spread
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=1, embedding_size=16)
@@ -85,3 +85,15 @@ def test_bad_input():
         ReducedMap(albert)(torch.zeros(2, 63))
     with pytest.raises(ChaoslibError, match="n_tokens"):
         synchronise(torch.zeros(2, 64), 0)
+
+
+def test_reduction_error_grows_with_distance_from_synchrony():
+    _, albert = _maps("float64")
+    y = _common_states(3, 64, torch.float64, seed=7)
+    noise = torch.randn(3, 6, 64, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    exact = reduction_error(albert, synchronise(y, 6))
+    near = reduction_error(albert, synchronise(y, 6) + 1e-4 * noise)
+    far = reduction_error(albert, synchronise(y, 6) + 1e-2 * noise)
+    assert exact.max() < 1e-12
+    assert torch.all(near > 1e-8) and torch.all(near < 1e-3)
+    assert torch.all(far > 30 * near)  # O(sigma): 100x the distance, roughly 100x the error

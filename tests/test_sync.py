@@ -99,3 +99,27 @@ def test_bad_input():
         sync_offset(np.zeros((2, 3, 4)))
     with pytest.raises(ChaoslibError, match="thresholds"):
         offsets_by_threshold(_spread_curves(), [])
+
+
+def test_network_synchronisation_records_spread_and_chaos_length_of_the_same_inputs():
+    from chaoslib.lyapunov import AlbertNetwork, chaos_length, local_exponents
+    from chaoslib.sync import network_synchronisation
+    from chaoslib.tokenization import encode, load_tokenizer
+
+    tiny = dict(model_name="albert-base-v2", init="mlm", hidden_size=32, num_attention_heads=4,
+                intermediate_size=64, num_hidden_layers=1, embedding_size=16)
+    encoded = encode(load_tokenizer(), ["the cat sat on the mat", "a b c"], n_tokens=8)
+    networks = {"s1": AlbertNetwork(encoded, seed=1, **tiny), "s2": AlbertNetwork(encoded, seed=2, **tiny)}
+    ds = network_synchronisation(networks, n_steps=20, tau=5, eps=1e-3, seed=0)
+    assert ds.token_spread.dims == ("network", "sample", "step") and ds.token_spread.shape == (2, 2, 21)
+    step, albert, x0 = networks["s2"].build()
+    states = [x0]
+    for _ in range(20):
+        states.append(albert.step(states[-1]))
+    reference = numpy_token_spread(torch.stack(states, 1).numpy())
+    np.testing.assert_allclose(ds.token_spread.sel(network="s2").values, reference, rtol=1e-5)
+    exps = local_exponents(step, x0, eps=1e-3, tau=5, n_steps=20, seed=0)
+    length, censored = chaos_length(exps.exponents, 5, 20)
+    np.testing.assert_array_equal(ds.chaos_length.sel(network="s2").values, length.numpy())
+    np.testing.assert_array_equal(ds.chaos_censored.sel(network="s2").values, censored.numpy())
+    assert not np.allclose(ds.token_spread.sel(network="s1"), ds.token_spread.sel(network="s2"))
