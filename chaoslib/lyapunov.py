@@ -49,7 +49,8 @@ class LocalExponents:
         steps: (n_windows,) the step at the END of each window: tau, 2 tau, ..., n_steps.
         eps, tau: the perturbation size and the renormalisation interval.
         n_steps: the horizon T.
-        resolution: (batch,) float_eps * ||x|| / eps at the start (relative rounding of d_k).
+        resolution: (batch,) float_eps * max_t ||x(t)|| / eps over x(0) and the window ends: the
+            relative rounding of d_k (ALBERT's state grows after the first LayerNorm).
         collapsed: (batch, n_windows) True where the copies merged (separation exactly 0).
     """
 
@@ -107,14 +108,14 @@ def _sample_norm(x: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1)
 
 
-def _check_resolution(x0: torch.Tensor, eps: float) -> torch.Tensor:
-    """(batch,) relative rounding of the separation; warns (once) when it is too coarse."""
-    resolution = torch.finfo(x0.dtype).eps * _sample_norm(x0).double().cpu() / eps
+def _check_resolution(norms: torch.Tensor, dtype: torch.dtype, eps: float, warn: bool = True) -> torch.Tensor:
+    """(batch,) state norms -> relative rounding of the separation; warns when it is too coarse."""
+    resolution = torch.finfo(dtype).eps * norms.double().cpu() / eps
     worst = float(resolution.max())
-    if worst > RESOLUTION_WARNING:
+    if warn and worst > RESOLUTION_WARNING:
         warnings.warn(
-            f"eps={eps:g} is only {1 / worst:.3g} float-eps of the state norm ({x0.dtype}, largest "
-            f"||x||={float(_sample_norm(x0).max()):.3g}): rounding the state perturbs the separation d_k by "
+            f"eps={eps:g} is only {1 / worst:.3g} float-eps of the state norm ({dtype}, largest "
+            f"||x||={float(norms.max()):.3g}): rounding the state perturbs the separation d_k by "
             f"about {worst:.1e} of eps per step, so exponents below about ln({worst:.1e})/tau are not "
             f"resolved "
             f"and merged copies can appear. Use a larger eps or dtype=float64.",
@@ -177,27 +178,32 @@ def local_exponents(
     batch_size = n if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ChaoslibError(f"batch_size={batch_size} must be positive (or None for all inputs at once).")
-    resolution = _check_resolution(x0, eps)
+    initial = _check_resolution(_sample_norm(x0), x0.dtype, eps)  # warn before a long run
+    max_norm = torch.empty(n, dtype=torch.float64)
     n_windows = n_steps // tau
     exponents = torch.empty(n, n_windows, dtype=torch.float64)
     collapsed = torch.zeros(n, n_windows, dtype=torch.bool)
     bar = _progress(progress, total=n_windows * math.ceil(n / batch_size), desc="local exponents")
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        exponents[start:stop], collapsed[start:stop] = _two_trajectories(
+        exponents[start:stop], collapsed[start:stop], max_norm[start:stop] = _two_trajectories(
             step, x0[start:stop], eps, tau, n_windows, seed, start, bar
         )
     if bar is not None:
         bar.close()
+    # the state's norm can grow along the run (ALBERT's LayerNorm): warn now if x(0) looked fine
+    resolution = _check_resolution(max_norm, x0.dtype, eps, warn=bool(initial.max() <= RESOLUTION_WARNING))
     steps = torch.arange(1, n_windows + 1) * tau
     return LocalExponents(exponents, steps, float(eps), int(tau), int(n_steps), resolution, collapsed)
 
 
 def _two_trajectories(
     step: Map, x: torch.Tensor, eps: float, tau: int, n_windows: int, seed: int, first_sample: int, bar
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One chunk: (batch, *state) -> exponents (batch, n_windows) float64, collapsed flags."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One chunk: (batch, *state) -> exponents (batch, n_windows) float64, collapsed flags, and
+    the largest state norm seen (batch,)."""
     b = x.shape[0]
+    max_norm = _sample_norm(x).double()
     direction = perturbation_directions(b, tuple(x.shape[1:]), seed, first_sample).to(x.device, x.dtype)
     pair = torch.cat([x, x + eps * direction])  # one batch: the map advances both copies together
     exponents = torch.empty(b, n_windows, dtype=torch.float64)
@@ -208,6 +214,7 @@ def _two_trajectories(
         x, x_pert = pair[:b], pair[b:]
         delta = x_pert - x
         d = _sample_norm(delta)
+        max_norm = torch.maximum(max_norm, _sample_norm(x).double())
         exponents[:, k] = (torch.log(d.double() / eps) / tau).cpu()
         merged = d == 0
         if bool(merged.any()):
@@ -223,7 +230,7 @@ def _two_trajectories(
         pair = torch.cat([x, x + scale * delta])
         if bar is not None:
             bar.update(1)
-    return exponents, collapsed
+    return exponents, collapsed, max_norm.cpu()
 
 
 def _progress(show: bool, total: int, desc: str):
@@ -400,7 +407,7 @@ def eps_sensitivity(
         eps_values: the perturbation sizes to compare (same directions: same seed).
     Returns:
         ``xarray.Dataset``: ``exponent`` (eps, sample, window), ``chaos_length`` and ``censored``
-        (eps, sample), ``resolution`` (eps, sample) = float_eps * ||x0|| / eps; coordinate ``step``.
+        (eps, sample), ``resolution`` (eps, sample) = float_eps * max ||x|| / eps; coordinate ``step``.
     """
     import xarray as xr
 

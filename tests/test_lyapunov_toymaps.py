@@ -183,6 +183,17 @@ def test_too_small_eps_warns_and_says_why():
         local_exponents(lambda x: x, x0.double(), eps=1e-5, tau=1, n_steps=1)
 
 
+def test_warns_when_the_state_grows_too_large_for_eps():
+    x0 = torch.full((2, 4), 0.05, dtype=torch.float32)  # ||x0|| = 0.1: fine for eps = 1e-3 at the start
+
+    def shift(x):  # moves the state far away; the separation is unchanged
+        return x + 1000.0
+
+    with pytest.warns(PerturbationResolutionWarning):
+        result = local_exponents(shift, x0, eps=1e-3, tau=2, n_steps=4)
+    assert (result.resolution > 1e-3).all()
+
+
 def test_bad_parameters_name_the_fix():
     x0 = torch.zeros(1, 2)
     with pytest.raises(ChaoslibError, match="multiple of tau"):
