@@ -257,12 +257,12 @@ class WindowFit:
 
     def predict(self, states: np.ndarray) -> np.ndarray:
         """states: (batch, steps, hidden) -> drawings (batch, length, 2) from steps [start, start+length)."""
-        states = np.asarray(states, dtype=np.float64)
-        if states.shape[1] < self.start + self.length:
+        if np.ndim(states) != 3 or np.shape(states)[1] < self.start + self.length:
             raise ChaoslibError(
-                f"states hold {states.shape[1]} steps; the window needs steps up to {self.start + self.length - 1}."
+                f"states must be (batch, steps, hidden) with steps up to {self.start + self.length - 1}, "
+                f"got shape {np.shape(states)}."
             )
-        window = states[:, self.start : self.start + self.length]
+        window = np.asarray(states[:, self.start : self.start + self.length], dtype=np.float64)  # slice, then convert
         return window @ self.weights[:-1] + self.weights[-1]
 
 
