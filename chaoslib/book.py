@@ -120,7 +120,10 @@ def execute(profile: str = "offline", only: list[str] | None = None, log=print) 
 
 def _jupyter_book(*args: str) -> None:
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(BOOK), "--toc", str(TOC), "--config", str(CONFIG), "--keep-going", *args]
+    cmd = [
+        str(exe), "build", str(BOOK), "--toc", str(TOC), "--config", str(CONFIG), "--path-output", str(BOOK),
+        "--keep-going", *args,
+    ]
     result = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     sys.stdout.write(result.stdout[-4000:])
     if result.returncode != 0:

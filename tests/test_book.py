@@ -57,4 +57,25 @@ def test_colab_cell_is_a_no_op_outside_colab(monkeypatch):
     # and inside Colab it installs chaoslib with pip
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     exec(compile(source, "colab-cell", "exec"), {})
-    assert len(calls) == 1 and "pip" in calls[0][0] and any("chaoslib" in str(a) for a in calls[0][0])
+    pip = [c for c in calls if "pip" in c[0]]
+    assert len(pip) == 1 and "install" in pip[0][0]
+
+
+def test_every_chapter_applies_colab_parameters():
+    """The cell after `parameters` switches a Colab run to the paper profile (no offline data there)."""
+    for name in CHAPTERS + ["results", "reproducibility"]:
+        cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
+        index = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+        follow = "".join(cells[index + 1]["source"])
+        assert f'colab_parameters("{name}", profile)' in follow, name
+
+
+def test_colab_parameters(monkeypatch):
+    from chaoslib.colab import colab_parameters
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert colab_parameters(CHAPTERS[0], "offline") == {}
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    params = colab_parameters(CHAPTERS[0], "offline")
+    assert params["profile"] == "paper" and params == {**profile_parameters("paper", CHAPTERS[0]), "profile": "paper"}
+    assert colab_parameters(CHAPTERS[0], "paper") == {}
