@@ -165,3 +165,15 @@ def test_float32_albert_state_warns_for_tiny_eps(encoded):
     x1 = F.step(F.embed(encoded))  # ||x|| ~ sqrt(tokens * hidden) after LayerNorm
     with pytest.warns(PerturbationResolutionWarning):
         local_exponents(F.step, x1, eps=1e-6, tau=1, n_steps=1)
+
+
+def test_spectrum_runs_on_the_real_state_size():
+    """albert-large-v2 at N=32: a 32,768-dimensional state, no Jacobian formed (k x state memory)."""
+    model, _ = load_albert("albert-large-v2", init="tf", seed=0, dtype="float64")
+    F = AlbertMap(model)
+    x0 = F.embed(encode(load_tokenizer(), TEXTS[:1], n_tokens=32))
+    assert x0[0].numel() == 32 * 1024
+    spectrum = lyapunov_spectrum(F.step, x0, k=3, n_steps=2, seed=1)
+    two = local_exponents(F.step, x0, eps=1e-6, tau=2, n_steps=2, seed=1)
+    assert torch.isfinite(spectrum.exponents).all()
+    assert abs(two.exponents[0, 0].item() - spectrum.exponents[0, 0].item()) < 1e-5
