@@ -25,6 +25,9 @@ import torch
 
 from chaoslib.errors import ChaoslibError
 
+RESOLUTION_ULPS = 100
+"""A cloud whose RMS spread is below this many float epsilons of the states' scale counts as collapsed."""
+
 
 def effective_dimension_from_gram(gram: torch.Tensor) -> torch.Tensor:
     """ED from a centred Gram (or covariance) matrix. gram: (..., M, M) symmetric -> (...,)."""
@@ -75,15 +78,32 @@ class EffectiveDimensionTrajectory:
 
     steps: (n_steps + 1,) the steps 0..n_steps; effective_dimension: (n_steps + 1,);
     total_variance: (n_steps + 1,) tr(covariance) = sum lambda (the cloud's size, for context);
+    mean_square_norm: (n_steps + 1,) mean over samples of ||x||^2 (the states' scale);
     n_samples: M; elapsed_s: wall time of the run; steps_per_second: its throughput
-    (layer applications to all M samples per second).
+    (layer applications to all M samples per second); state_eps: machine epsilon of the states.
+
+    ``resolved`` is False where the cloud has collapsed to rounding noise: its RMS spread is
+    below ``RESOLUTION_ULPS`` units in the last place of the states' scale. There ED measures
+    the isotropy of rounding errors (close to M - 1), not of the inputs, and must not be read.
     """
 
     steps: np.ndarray
     effective_dimension: np.ndarray
     total_variance: np.ndarray
+    mean_square_norm: np.ndarray
     n_samples: int
     elapsed_s: float
+    state_eps: float
+
+    @property
+    def relative_variance(self) -> np.ndarray:
+        """tr(covariance) / mean ||x||^2: the cloud's size relative to the states' scale."""
+        return self.total_variance / self.mean_square_norm
+
+    @property
+    def resolved(self) -> np.ndarray:
+        """(n_steps + 1,) bool: the cloud is wider than rounding noise (see the class docstring)."""
+        return self.relative_variance > (RESOLUTION_ULPS * self.state_eps) ** 2
 
     @property
     def steps_per_second(self) -> float:
@@ -97,9 +117,11 @@ class EffectiveDimensionTrajectory:
             {
                 "effective_dimension": ("step", self.effective_dimension),
                 "total_variance": ("step", self.total_variance),
+                "mean_square_norm": ("step", self.mean_square_norm),
+                "resolved": ("step", self.resolved),
             },
             coords={"step": self.steps},
-            attrs={"n_samples": self.n_samples, **(attrs or {})},
+            attrs={"n_samples": self.n_samples, "state_eps": self.state_eps, **(attrs or {})},
         )
 
 
@@ -143,7 +165,7 @@ def effective_dimension_trajectory(
     masks = list(attention_mask.split(batch_size)) if attention_mask is not None else [None] * len(blocks)
     # per-step results stay on the device until the end: no host synchronisation inside the loop
     ed = torch.empty(n_steps + 1, dtype=gram_dtype, device=x0.device)
-    variance = torch.empty_like(ed)
+    variance, square_norm = torch.empty_like(ed), torch.empty_like(ed)
     steps = range(n_steps + 1)
     if progress:
         from tqdm.auto import tqdm
@@ -154,6 +176,7 @@ def effective_dimension_trajectory(
         gram = centred_gram(blocks, gram_dtype)
         ed[t] = effective_dimension_from_gram(gram)
         variance[t] = gram.diagonal().sum() / (n_samples - 1)
+        square_norm[t] = sum(b.to(gram_dtype).square().sum() for b in blocks) / n_samples
         del gram
         if t == n_steps:
             break
@@ -161,7 +184,10 @@ def effective_dimension_trajectory(
             blocks[i] = step(blocks[i]) if mask is None else step(blocks[i], attention_mask=mask)
     ed_host, variance_host = ed.cpu().numpy(), variance.cpu().numpy()  # waits for the device
     elapsed = time.perf_counter() - start
-    return EffectiveDimensionTrajectory(np.arange(n_steps + 1), ed_host, variance_host, n_samples, elapsed)
+    return EffectiveDimensionTrajectory(
+        np.arange(n_steps + 1), ed_host, variance_host, square_norm.cpu().numpy(), n_samples, elapsed,
+        float(torch.finfo(x0.dtype).eps),
+    )
 
 
 def network_effective_dimensions(
@@ -179,7 +205,8 @@ def network_effective_dimensions(
         n_steps, batch_size, gram_dtype, progress: as in :func:`effective_dimension_trajectory`.
 
     Returns:
-        ``xarray.Dataset``: ``effective_dimension`` and ``total_variance`` (network, step),
+        ``xarray.Dataset``: ``effective_dimension``, ``total_variance``, ``relative_variance`` and
+        ``resolved`` (network, step) (see :class:`EffectiveDimensionTrajectory`),
         ``steps_per_second`` (network); attrs n_samples.
     """
     import xarray as xr
@@ -196,6 +223,8 @@ def network_effective_dimensions(
         {
             "effective_dimension": (("network", "step"), np.stack([r.effective_dimension for r in runs])),
             "total_variance": (("network", "step"), np.stack([r.total_variance for r in runs])),
+            "relative_variance": (("network", "step"), np.stack([r.relative_variance for r in runs])),
+            "resolved": (("network", "step"), np.stack([r.resolved for r in runs])),
             "steps_per_second": ("network", [r.steps_per_second for r in runs]),
         },
         coords={"network": list(networks), "step": runs[0].steps},

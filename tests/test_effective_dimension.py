@@ -114,3 +114,17 @@ def test_network_effective_dimensions_labels_each_network():
     single = effective_dimension_trajectory(lambda x: _toy_map(2 * x), x0, 4)
     np.testing.assert_allclose(ds.effective_dimension.sel(network="doubled"), single.effective_dimension, rtol=1e-12)
     assert not np.allclose(ds.effective_dimension.sel(network="toy")[1:], single.effective_dimension[1:])
+
+
+def test_collapsed_cloud_is_flagged_unresolved():
+    """A contraction onto a fixed point leaves only rounding noise, whose ED must not be read."""
+    x0 = torch.randn(12, 3, 4, generator=torch.Generator().manual_seed(4))
+    offset = torch.linspace(1.0, 2.0, 12).reshape(3, 4)
+    result = effective_dimension_trajectory(lambda x: 0.5 * x + offset, x0, 60)
+    variance = result.total_variance
+    # the spread halves each step: the variance falls 4x per step while resolved
+    np.testing.assert_allclose(variance[1:6] / variance[:5], 0.25, rtol=1e-4)
+    np.testing.assert_allclose(result.relative_variance, variance / result.mean_square_norm)
+    assert result.resolved[:10].all() and not result.resolved[-10:].any()
+    assert result.state_eps == pytest.approx(torch.finfo(torch.float32).eps)
+    assert bool(result.as_dataset().resolved[0]) and not bool(result.as_dataset().resolved[-1])
