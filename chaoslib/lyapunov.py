@@ -67,10 +67,9 @@ class LocalExponents:
         return self.exponents.shape[1]
 
     def mean(self) -> torch.Tensor:
-        """(n_windows,) mean over inputs of the finite exponents (merged copies left out)."""
+        """(n_windows,) mean over inputs of the finite exponents (merged copies left out; NaN if none)."""
         finite = torch.isfinite(self.exponents)
-        total = torch.where(finite, self.exponents, 0.0).sum(0)
-        return total / finite.sum(0).clamp(min=1)
+        return torch.where(finite, self.exponents, torch.nan).nanmean(0)
 
     def quantiles(self, q: tuple[float, ...] = (0.1, 0.5, 0.9)) -> torch.Tensor:
         """(len(q), n_windows) quantiles over inputs (``-inf`` counts as the smallest value)."""
@@ -120,7 +119,7 @@ def _check_resolution(norms: torch.Tensor, dtype: torch.dtype, eps: float, warn:
             f"resolved "
             f"and merged copies can appear. Use a larger eps or dtype=float64.",
             PerturbationResolutionWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of local_exponents (through the no_grad wrapper)
         )
     return resolution
 

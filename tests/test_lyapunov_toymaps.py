@@ -170,6 +170,18 @@ def test_merged_copies_are_recorded_not_nan():
     assert result.collapsed.all()
     assert torch.isneginf(result.exponents).all()
     assert chaos_length(result.exponents, 1, 4)[0].tolist() == [0.0, 0.0]
+    assert torch.isnan(result.mean()).all()  # no finite value to average
+    assert not torch.isnan(result.quantiles()).any()
+
+
+def test_summaries_of_local_exponents():
+    h = HenonMap()
+    result = local_exponents(h, h.initial_states(50, seed=9), eps=1e-8, tau=2, n_steps=20)
+    lam = result.exponents
+    assert torch.allclose(result.mean(), lam.mean(0))
+    q = result.quantiles((0.1, 0.5, 0.9))
+    assert torch.allclose(q[1], lam.quantile(0.5, dim=0), atol=1e-12)
+    assert torch.allclose(result.time_average(), lam.mean(1))
 
 
 def test_too_small_eps_warns_and_says_why():
