@@ -54,7 +54,7 @@ def main() -> None:
 
     networks = [("random", "tf", 0), ("random", "tf", 1), ("pretrained", None, None)]
     header = (f"{'network':<34} {'batch':>5} {'s':>6} {'steps/s':>8} {'peak GiB':>8} "
-              + " ".join(f"{'ED@' + str(t):>8}" for t in REPORT_STEPS if t < n_steps))
+              + " ".join(f"{'ED@' + str(t):>8}" for t in REPORT_STEPS if t < n_steps) + f" {'collapsed@':>10}")
     print(header)
     reference = None
     for weights, init, seed in networks:
@@ -69,6 +69,9 @@ def main() -> None:
         for batch_size in ((None, n_samples // 4) if reference is None else (None,)):
             result, peak = run(albert, x0, n_steps, batch_size)
             eds = " ".join(f"{result.effective_dimension[t]:>8.2f}" for t in REPORT_STEPS if t < n_steps)
+            # first step where the cloud is rounding noise (its ED is then meaningless), '-' if never
+            collapsed = str(int(np.argmin(result.resolved))) if not result.resolved.all() else "-"
+            eds += f" {collapsed:>10}"
             print(f"{info.label():<34} {batch_size or n_samples:>5} {result.elapsed_s:>6.1f} "
                   f"{result.steps_per_second:>8.1f} {peak:>8.2f} {eds}")
             if reference is None:

@@ -25,8 +25,9 @@ import torch
 
 from chaoslib.errors import ChaoslibError
 
-RESOLUTION_ULPS = 100
-"""A cloud whose RMS spread is below this many float epsilons of the states' scale counts as collapsed."""
+RESOLUTION_ULPS = 10
+"""A cloud whose RMS spread is below this many float epsilons of the states' scale counts as collapsed:
+rounding adds a variance of about eps^2 of the scale, so below 10 eps it is more than 1% of the cloud's."""
 
 
 def effective_dimension_from_gram(gram: torch.Tensor) -> torch.Tensor:
