@@ -112,7 +112,7 @@ def readout_from_model(model: nn.Module) -> nn.Module:
         raise ChaoslibError(
             "the model has no MLM prediction head; load it with chaoslib.models.load_albert(..., head='mlm')."
         )
-    return copy.deepcopy(model.predictions).float()
+    return copy.deepcopy(model.predictions)
 
 
 @torch.no_grad()
@@ -185,10 +185,10 @@ class StackedMLMHeads(nn.Module):
         decay = [self.dense_weight] + ([self.decoder_weight] if self.decoder == "free" else [])
         return decay, [self.dense_bias, self.ln_weight, self.ln_bias, self.bias]
 
-    def chunks(self, n_masked: int) -> list[slice]:
-        """Slices of heads whose logits fit in ``LOGITS_CHUNK_ELEMENTS``."""
+    def chunks(self, n_masked: int, max_logits: int = LOGITS_CHUNK_ELEMENTS) -> list[slice]:
+        """Slices of heads whose logits (heads, n_masked, vocab) hold at most ``max_logits`` elements."""
         vocab = self.bias.shape[1]
-        size = max(1, LOGITS_CHUNK_ELEMENTS // max(1, n_masked * vocab))
+        size = max(1, max_logits // max(1, n_masked * vocab))
         return [slice(i, min(i + size, self.n_heads)) for i in range(0, self.n_heads, size)]
 
     @torch.no_grad()
@@ -252,6 +252,8 @@ class MLMDepthSweep:
         readout_scheme, readout_seed: how ``reinit`` heads are drawn (:func:`init_readout`).
         seed: seeds the batch order and the training masks; the test masks use ``seed + 1``.
         eval_batch_size: blocks per evaluation batch.
+        max_logits: at most this many logits alive at once (heads are processed in chunks; larger
+            chunks are faster on a GPU with memory to spare).
         progress: show a progress bar.
 
     After :meth:`fit`: ``heads_`` (StackedMLMHeads, one per (trained mode, depth)), ``head_index_``
@@ -275,6 +277,7 @@ class MLMDepthSweep:
         readout_seed: int = 0,
         seed: int = 0,
         eval_batch_size: int = 64,
+        max_logits: int = LOGITS_CHUNK_ELEMENTS,
         progress: bool = False,
     ):
         self.depths = tuple(sorted(set(int(d) for d in depths)))
@@ -296,6 +299,7 @@ class MLMDepthSweep:
         self.decoder = _check_decoder(decoder)
         self.readout_scheme, self.readout_seed = check_init(readout_scheme), int(readout_seed)
         self.seed, self.eval_batch_size, self.progress = int(seed), int(eval_batch_size), progress
+        self.max_logits = int(max_logits)
 
     def get_params(self) -> dict:
         """The constructor arguments (for provenance and cache keys)."""
@@ -358,7 +362,7 @@ class MLMDepthSweep:
             labels = masked.labels[masked.chosen].to(states.device)
             optimizer.zero_grad(set_to_none=True)
             step_loss = torch.empty(heads.n_heads)
-            for part in heads.chunks(len(labels)):
+            for part in heads.chunks(len(labels), self.max_logits):
                 loss = head_losses(heads(states[part], part), labels)
                 loss.sum().backward()  # heads share no trainable parameter: each gets its own gradient
                 step_loss[part] = loss.detach().cpu()
@@ -408,7 +412,7 @@ class MLMDepthSweep:
             n_masked += len(labels)
             for heads, index in groups:
                 head_states = self._states_for_heads(states, index)
-                for part in heads.chunks(len(labels)):
+                for part in heads.chunks(len(labels), self.max_logits):
                     logits = heads(head_states[part], part)
                     loss, correct = head_losses(logits, labels), (logits.argmax(-1) == labels).sum(1)
                     for key, l_, c in zip(index[part], loss.tolist(), correct.tolist()):

@@ -233,3 +233,17 @@ def test_mlm_by_depth_labels_and_caches(model, masking, tmp_path, monkeypatch):
     # baselines on the same test masks: majority token accuracy is a frequency, perplexities are > 1
     base = baselines(corpus, masking, sweep)
     assert 0 < base["majority_accuracy"] < 1 and 1 < base["unigram_perplexity"] < base["uniform_perplexity"]
+
+
+def test_free_decoder_trains_its_own_copy(model, masking):
+    embeddings_before = model.albert.embeddings.word_embeddings.weight.detach().clone()
+    sweep = MLMDepthSweep(depths=(1, 2), modes=("trained",), decoder="free", epochs=1, batch_size=8, warmup_steps=1)
+    sweep.fit(model, blocks(16, seed=7), masking)
+    heads = sweep.heads_
+    assert heads.decoder_weight.shape == (2, 30000, 128) and heads.decoder_weight.requires_grad
+    assert not torch.equal(heads.decoder_weight[0], embeddings_before)  # trained ...
+    assert torch.equal(model.albert.embeddings.word_embeddings.weight, embeddings_before)  # ... the model is not
+    tied = MLMDepthSweep(depths=(1,), modes=("trained",), epochs=1, batch_size=8, warmup_steps=1)
+    tied.fit(model, blocks(16, seed=7), masking)
+    assert not tied.heads_.decoder_weight.requires_grad
+    assert torch.equal(tied.heads_.decoder_weight, embeddings_before)
