@@ -363,6 +363,9 @@ def network_exponents(
     """
     import xarray as xr
 
+    if batch_size is not None and any(getattr(net, "attention_mask", False) for net in networks.values()):
+        # the mask is bound to all inputs at once; a chunk of inputs would be paired with the wrong rows
+        raise ChaoslibError("batch_size must be None with attention_mask=True (the mask covers all inputs).")
     labels, exps, lengths, cens = [], [], [], []
     for label, build in networks.items():
         step, x0 = build()
@@ -441,7 +444,9 @@ class AlbertNetwork:
 
     Calling it loads the network (``chaoslib.models.load_albert(**load_kwargs)``) and returns
     ``(step, x0)``: the map (masked or not) and x0 = its embedding of ``encoded``,
-    (batch, tokens, hidden). ``info`` holds the ``ModelInfo`` once built. Pretrained weights that
+    (batch, tokens, hidden). With ``attention_mask=True`` the mask of all inputs is bound to the
+    step, so run it without ``batch_size`` chunking (checked by :func:`network_exponents`).
+    ``info`` holds the ``ModelInfo`` once built. Pretrained weights that
     cannot be had raise ``PretrainedWeightsUnavailable`` (never a silent random network).
     """
 

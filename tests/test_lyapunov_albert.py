@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from chaoslib.albert_map import AlbertMap
+from chaoslib.errors import ChaoslibError
 from chaoslib.lyapunov import (
     AlbertNetwork,
     chaos_length,
@@ -146,6 +147,8 @@ def test_masked_variant_tiles_the_mask_over_both_copies(encoded):
     unmasked = local_exponents(F.step, x0, eps=1e-7, tau=2, n_steps=4)
     assert torch.isfinite(masked.exponents).all()
     assert not torch.allclose(masked.exponents, unmasked.exponents)  # the mask changes the dynamics
+    with pytest.raises(ChaoslibError, match="batch_size"):
+        network_exponents({network.label: network}, eps=1e-3, tau=2, n_steps=4, batch_size=2)
 
 
 def test_eps_sensitivity_dataset(encoded):
