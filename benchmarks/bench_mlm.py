@@ -39,8 +39,14 @@ def time_fit(model, blocks: Encoded, masking, depths, batch: int, repeats: int) 
     """Best-of-``repeats`` wall time of one epoch over ``blocks`` (len(blocks) / batch steps)."""
     best = float("inf")
     for _ in range(repeats):
-        sweep = MLMDepthSweep(depths=depths, modes=("trained", "reinit", "untrained"), epochs=1,
-                              batch_size=batch, warmup_steps=1, seed=0)
+        sweep = MLMDepthSweep(
+            depths=depths,
+            modes=("trained", "reinit", "untrained"),
+            epochs=1,
+            batch_size=batch,
+            warmup_steps=1,
+            seed=0,
+        )
         start = time.perf_counter()
         sweep.fit(model, blocks, masking)
         best = min(best, time.perf_counter() - start)
@@ -55,16 +61,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--measure", default="1,2,4,8,16,24", help="depths of the separate runs that are timed")
+    parser.add_argument(
+        "--measure", default="1,2,4,8,16,24", help="depths of the separate runs that are timed"
+    )
     args = parser.parse_args()
 
     model, info = load_albert(args.model, head="mlm", init="mlm", seed=0)
-    masking = NGramMasking(mask_token_id=4, vocab_size=model.config.vocab_size, special_token_ids=[0, 1, 2, 3, 4])
+    masking = NGramMasking(
+        mask_token_id=4, vocab_size=model.config.vocab_size, special_token_ids=[0, 1, 2, 3, 4]
+    )
     blocks = random_blocks(args.batch * args.steps, args.tokens, seed=0)
     all_depths = tuple(range(1, args.max_depth + 1))
-    print(f"{info.label()} (hidden {model.config.hidden_size}, FFN {model.config.intermediate_size}), "
-          f"{args.steps} steps of {args.batch} x {args.tokens} tokens, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"{info.label()} (hidden {model.config.hidden_size}, FFN {model.config.intermediate_size}), "
+        f"{args.steps} steps of {args.batch} x {args.tokens} tokens, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
 
     time_fit(model, blocks[: args.batch], masking, (1, 2), args.batch, 1)  # warm-up
     one_pass = time_fit(model, blocks, masking, all_depths, args.batch, args.repeats)
@@ -78,14 +90,21 @@ def main() -> None:
     print(f"{'depth':>6} {'separate run [s]':>17} {'line a+b*d [s]':>15}")
     for d in measured:
         print(f"{d:>6} {separate[d]:>17.3f} {fitted[d]:>15.3f}")
-    print(f"line: a = {a:.3f} s (heads, masking, set-up), b = {b:.3f} s per layer; "
-          f"largest relative residual {residual:.1%}")
-    print(f"separate runs, depths 1..{args.max_depth} (extrapolated from {len(measured)} timed): {separate_total:.2f} s")
+    print(
+        f"line: a = {a:.3f} s (heads, masking, set-up), b = {b:.3f} s per layer; "
+        f"largest relative residual {residual:.1%}"
+    )
+    print(
+        f"separate runs, depths 1..{args.max_depth} (extrapolated from {len(measured)} timed): "
+        f"{separate_total:.2f} s"
+    )
     print(f"one-pass sweep, depths 1..{args.max_depth} (timed):                 {one_pass:.2f} s")
     print(f"RATIO separate / one-pass = {separate_total / one_pass:.1f}x  (goal >= 8x)")
     timed_sum = sum(separate[d] for d in measured)
-    print(f"(check without extrapolation: the {len(measured)} timed separate runs alone sum to "
-          f"{timed_sum:.2f} s = {timed_sum / one_pass:.1f}x the one-pass sweep of all {args.max_depth} depths)")
+    print(
+        f"(check without extrapolation: the {len(measured)} timed separate runs alone sum to "
+        f"{timed_sum:.2f} s = {timed_sum / one_pass:.1f}x the one-pass sweep of all {args.max_depth} depths)"
+    )
 
 
 if __name__ == "__main__":

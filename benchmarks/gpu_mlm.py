@@ -28,7 +28,9 @@ from chaoslib.settings import disable_tf32, resolve_device
 from chaoslib.tokenization import Encoded
 
 BATCH, TOKENS, MAX_DEPTH, TRAIN_BLOCKS, TEST_BLOCKS, EPOCHS = 32, 128, 24, 9500, 500, 3
-SMOKE = dict(hidden_size=64, num_attention_heads=2, intermediate_size=128)  # --smoke: a CPU check of the script
+SMOKE = dict(
+    hidden_size=64, num_attention_heads=2, intermediate_size=128
+)  # --smoke: a CPU check of the script
 
 
 def random_blocks(n: int, seed: int) -> Encoded:
@@ -44,8 +46,14 @@ def random_blocks(n: int, seed: int) -> Encoded:
 
 
 def seconds_per_step(model, blocks, masking, depths, n_steps: int, max_logits: int) -> float:
-    sweep = MLMDepthSweep(depths=depths, modes=("trained", "reinit"), epochs=1, batch_size=BATCH,
-                          warmup_steps=1, max_logits=max_logits)
+    sweep = MLMDepthSweep(
+        depths=depths,
+        modes=("trained", "reinit"),
+        epochs=1,
+        batch_size=BATCH,
+        warmup_steps=1,
+        max_logits=max_logits,
+    )
     sweep.fit(model, blocks[slice(0, BATCH)], masking)  # warm-up (kernels, allocator)
     torch.cuda.synchronize() if torch.cuda.is_available() else None
     start = time.perf_counter()
@@ -57,20 +65,26 @@ def seconds_per_step(model, blocks, masking, depths, n_steps: int, max_logits: i
 def main() -> None:
     global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny width and batch: check the script on a CPU")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny width and batch: check the script on a CPU"
+    )
     args = parser.parse_args()
     disable_tf32()
     device = resolve_device("auto")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     if args.smoke:
         BATCH = 4
-    model, info = load_albert("albert-large-v2", head="mlm", init="mlm", seed=0, device=device,
-                              **(SMOKE if args.smoke else {}))
+    model, info = load_albert(
+        "albert-large-v2", head="mlm", init="mlm", seed=0, device=device, **(SMOKE if args.smoke else {})
+    )
     masking = NGramMasking(mask_token_id=4, vocab_size=30000, special_token_ids=[0, 1, 2, 3, 4])
     blocks = random_blocks(BATCH * 6, seed=0)
     max_logits = 2**28 if device.type == "cuda" else 2**26
-    print(f"# MLM by depth on {name}: {info.label()} (hidden {model.config.hidden_size}), batch {BATCH} x {TOKENS} "
-          f"tokens, torch {torch.__version__}")
+    print(
+        f"# MLM by depth on {name}: {info.label()} (hidden {model.config.hidden_size}), "
+        f"batch {BATCH} x {TOKENS} "
+        f"tokens, torch {torch.__version__}"
+    )
 
     # (1) states of the one pass vs transformers, with the attention mask
     sample = blocks[slice(0, 8)].to(device)
@@ -81,11 +95,16 @@ def main() -> None:
         ref.load_state_dict(model.albert.state_dict(), strict=False)
         ref = ref.to(device).eval()
         with torch.no_grad():
-            want = ref(input_ids=sample.input_ids, token_type_ids=sample.token_type_ids,
-                       attention_mask=sample.attention_mask).last_hidden_state
+            want = ref(
+                input_ids=sample.input_ids,
+                token_type_ids=sample.token_type_ids,
+                attention_mask=sample.attention_mask,
+            ).last_hidden_state
         errors[depth] = float((x - want).norm() / want.norm())
-    print("states vs AlbertModel(num_hidden_layers=d), rel. error: "
-          + ", ".join(f"d={d}: {e:.1e}" for d, e in errors.items()))
+    print(
+        "states vs AlbertModel(num_hidden_layers=d), rel. error: "
+        + ", ".join(f"d={d}: {e:.1e}" for d, e in errors.items())
+    )
 
     # (2) step times
     n_steps = 5 if device.type == "cuda" else 1
@@ -104,8 +123,11 @@ def main() -> None:
     steps = EPOCHS * math.ceil(TRAIN_BLOCKS / BATCH)
     eval_steps = math.ceil(TEST_BLOCKS / 64)
     per_encoder = steps * one_pass + eval_steps * one_pass  # evaluation: no backward, a generous bound
-    print(f"paper profile projection: {steps} steps x {one_pass:.3f} s + evaluation = {per_encoder / 60:.1f} min "
-          f"per encoder, {2 * per_encoder / 60:.1f} min for pretrained + random (data loading not included)")
+    print(
+        f"paper profile projection: {steps} steps x {one_pass:.3f} s + evaluation = "
+        f"{per_encoder / 60:.1f} min "
+        f"per encoder, {2 * per_encoder / 60:.1f} min for pretrained + random (data loading not included)"
+    )
     if device.type == "cuda":
         print(f"peak GPU memory {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
 

@@ -93,7 +93,8 @@ class NGramMasking:
         weights = 1.0 / torch.arange(1, self.max_ngram + 1, dtype=torch.float64)
         self.ngram_probs = weights / weights.sum()  # (max_ngram,), P(n) for n = 1..max_ngram
         self.mean_span = float((self.ngram_probs * torch.arange(1, self.max_ngram + 1)).sum())
-        # forward recurrence time of the stationary renewal process: P(k) = P(n > k) / E[n], k = 0..max_ngram-1
+        # forward recurrence time of the stationary renewal process:
+        # P(k) = P(n > k) / E[n], k = 0..max_ngram-1
         survival = 1.0 - torch.cumsum(self.ngram_probs, 0) + self.ngram_probs  # P(n >= k+1)
         self.offset_probs = survival / survival.sum()
         special = torch.zeros(self.vocab_size, dtype=torch.bool)
@@ -112,9 +113,11 @@ class NGramMasking:
         )
 
     def maskable(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """(batch, tokens) bool: real tokens that are not special. input_ids, attention_mask: (batch, tokens)."""
+        """(batch, tokens) bool, real non-special tokens. input_ids, attention_mask: (batch, tokens)."""
         ids = input_ids.clamp(0, self.vocab_size - 1)
-        return attention_mask.bool() & ~self._special.to(input_ids.device)[ids] & (input_ids < self.vocab_size)
+        return (
+            attention_mask.bool() & ~self._special.to(input_ids.device)[ids] & (input_ids < self.vocab_size)
+        )
 
     def __call__(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, generator: torch.Generator
@@ -126,7 +129,9 @@ class NGramMasking:
                 "must both be (batch, tokens)."
             )
         if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
-            raise ChaoslibError("generator must be a CPU torch.Generator, e.g. torch.Generator().manual_seed(0).")
+            raise ChaoslibError(
+                "generator must be a CPU torch.Generator, e.g. torch.Generator().manual_seed(0)."
+            )
         ids_cpu = input_ids.detach().cpu()
         maskable = self.maskable(ids_cpu, attention_mask.detach().cpu())
         chosen = torch.zeros_like(maskable)
@@ -144,7 +149,9 @@ class NGramMasking:
     def _span_lengths(self, n_maskable: int, generator: torch.Generator) -> list[int]:
         """Lengths of the spans whose start falls before the (randomly rounded) budget line."""
         target = self.budget * n_maskable
-        line = int(target) + int(torch.rand((), generator=generator, dtype=torch.float64) < target - int(target))
+        line = int(target) + int(
+            torch.rand((), generator=generator, dtype=torch.float64) < target - int(target)
+        )
         position = int(torch.multinomial(self.offset_probs, 1, generator=generator))
         lengths: list[int] = []
         while position < line:
@@ -174,8 +181,10 @@ class NGramMasking:
             # stars and bars: k span slots among free + k items, uniformly
             slots = torch.sort(torch.randperm(free + k, generator=generator)[:k]).values.tolist()
             spans, offset = [], 0
-            for i, (slot, length) in enumerate(zip(slots, lengths)):
-                start = offset + (slot - i)  # slot - i free cells before this span (beyond the mandatory gaps)
+            for i, (slot, length) in enumerate(zip(slots, lengths, strict=True)):
+                start = offset + (
+                    slot - i
+                )  # slot - i free cells before this span (beyond the mandatory gaps)
                 first, last = int(positions[start]), int(positions[start + length - 1])
                 spans.append((first, length, last - first + 1 == length))
                 offset += length + 1

@@ -1,4 +1,4 @@
-"""The MLM chapter's corpus: seeded Wikipedia paragraphs as 128-token blocks, built once and cached (SPEC 2.6).
+"""The MLM chapter's corpus: seeded Wikipedia paragraphs as 128-token blocks, built once, cached (SPEC 2.6).
 
 Paragraphs longer than ``min_chars`` (512) characters are sampled by seed
 (:func:`chaoslib.corpus.sample_paragraphs`: ``wikipedia`` online through ``datasets``, or
@@ -32,7 +32,7 @@ CACHE_FORMAT = 1
 
 @dataclass
 class MLMCorpus:
-    """Train and test blocks. train, test: :class:`Encoded` of shape (n, n_tokens); meta: how they were made."""
+    """Train and test blocks. train, test: :class:`Encoded` (n, n_tokens); meta: how they were made."""
 
     train: Encoded
     test: Encoded
@@ -41,7 +41,8 @@ class MLMCorpus:
     def label(self) -> str:
         m = self.meta
         return (
-            f"{m['source']} ({m['split']}): {m['n_train']} train + {m['n_test']} test blocks of {m['n_tokens']} "
+            f"{m['source']} ({m['split']}): {m['n_train']} train + {m['n_test']} test blocks of "
+            f"{m['n_tokens']} "
             f"tokens from paragraphs > {m['min_chars']} characters, seed {m['seed']}"
         )
 
@@ -52,9 +53,16 @@ def corpus_meta(
     """The parameters that identify a corpus (its cache label)."""
     n_test = int(round(test_fraction * n_paragraphs))
     return {
-        "format": CACHE_FORMAT, "source": source, "split": split, "n_paragraphs": int(n_paragraphs),
-        "min_chars": int(min_chars), "n_tokens": int(n_tokens), "test_fraction": float(test_fraction),
-        "seed": int(seed), "n_train": int(n_paragraphs) - n_test, "n_test": n_test,
+        "format": CACHE_FORMAT,
+        "source": source,
+        "split": split,
+        "n_paragraphs": int(n_paragraphs),
+        "min_chars": int(min_chars),
+        "n_tokens": int(n_tokens),
+        "test_fraction": float(test_fraction),
+        "seed": int(seed),
+        "n_train": int(n_paragraphs) - n_test,
+        "n_test": n_test,
     }
 
 
@@ -68,13 +76,16 @@ def cache_path(cache_dir: str | os.PathLike, meta: dict) -> Path:
 
 def _check(n_paragraphs: int, source: str, min_chars: int, n_tokens: int, test_fraction: float) -> None:
     if source not in SOURCES:
-        raise ChaoslibError(f"source={source!r}; use one of {list(SOURCES)} (wikipedia needs `datasets` online).")
+        raise ChaoslibError(
+            f"source={source!r}; use one of {list(SOURCES)} (wikipedia needs `datasets` online)."
+        )
     if not 0.0 < test_fraction < 1.0:
         raise ChaoslibError(f"test_fraction={test_fraction}; give a fraction in (0, 1), e.g. 0.05.")
     n_test = int(round(test_fraction * n_paragraphs))
     if n_test < 1 or n_paragraphs - n_test < 1:
         raise ChaoslibError(
-            f"n_paragraphs={n_paragraphs} with test_fraction={test_fraction} leaves an empty train or test set; "
+            f"n_paragraphs={n_paragraphs} with test_fraction={test_fraction} leaves an empty train or test "
+            "set; "
             "raise n_paragraphs."
         )
     if not 8 <= n_tokens <= 512:
@@ -85,7 +96,8 @@ def _check(n_paragraphs: int, source: str, min_chars: int, n_tokens: int, test_f
 
 def _to_bytes(train: Encoded, test: Encoded, meta: dict) -> bytes:
     pack = lambda e: {  # noqa: E731  ids < 30000 fit int16; types and mask are 0/1
-        "input_ids": e.input_ids.to(torch.int16), "token_type_ids": e.token_type_ids.to(torch.int8),
+        "input_ids": e.input_ids.to(torch.int16),
+        "token_type_ids": e.token_type_ids.to(torch.int8),
         "attention_mask": e.attention_mask.to(torch.int8),
     }
     buffer = io.BytesIO()
@@ -133,18 +145,26 @@ def build_mlm_corpus(
     if path is not None and path.exists():
         train, test, stored = _from_file(path)
         if {k: stored.get(k) for k in meta} != meta:
-            raise ChaoslibError(f"the cached corpus {path} does not match its label; delete it and run again.")
+            raise ChaoslibError(
+                f"the cached corpus {path} does not match its label; delete it and run again."
+            )
         return MLMCorpus(train, test, stored)
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(data_dir=data_dir)
     if len(tokenizer) != ALBERT_VOCAB_SIZE:
-        raise ChaoslibError(f"the tokenizer has {len(tokenizer)} pieces; the MLM corpus needs ALBERT's tokenizer.")
-    paragraphs = sample_paragraphs(n_paragraphs, min_chars, seed=seed, source=source, split=split, data_dir=data_dir)
+        raise ChaoslibError(
+            f"the tokenizer has {len(tokenizer)} pieces; the MLM corpus needs ALBERT's tokenizer."
+        )
+    paragraphs = sample_paragraphs(
+        n_paragraphs, min_chars, seed=seed, source=source, split=split, data_dir=data_dir
+    )
     blocks = encode(tokenizer, paragraphs, n_tokens=n_tokens, truncate=True)
     n_train = meta["n_train"]
     train, test = blocks[slice(0, n_train)], blocks[slice(n_train, n_paragraphs)]
     full = int((blocks.attention_mask.sum(1) == n_tokens).sum())
     meta = {
-        **meta, "tokenizer": str(getattr(tokenizer, "name_or_path", "")), "full_blocks": full,
+        **meta,
+        "tokenizer": str(getattr(tokenizer, "name_or_path", "")),
+        "full_blocks": full,
         "first_paragraph": paragraphs[0][:200],
     }
     if path is not None:

@@ -173,7 +173,10 @@ class StackedMLMHeads(nn.Module):
         """Logits. states: (n, masked, hidden) for the n heads in ``heads`` -> (n, masked, vocab)."""
         h = torch.baddbmm(self.dense_bias[heads, None, :], states, self.dense_weight[heads].transpose(1, 2))
         h = F_.gelu(h, approximate=self.gelu_approximate)
-        h = F_.layer_norm(h, h.shape[-1:], eps=self.eps) * self.ln_weight[heads, None, :] + self.ln_bias[heads, None, :]
+        h = (
+            F_.layer_norm(h, h.shape[-1:], eps=self.eps) * self.ln_weight[heads, None, :]
+            + self.ln_bias[heads, None, :]
+        )
         if self.decoder == "free":
             return torch.baddbmm(self.bias[heads, None, :], h, self.decoder_weight[heads].transpose(1, 2))
         n, masked, embedding = h.shape
@@ -304,16 +307,26 @@ class MLMDepthSweep:
     def get_params(self) -> dict:
         """The constructor arguments (for provenance and cache keys)."""
         return {
-            "depths": list(self.depths), "modes": list(self.modes), "lr": self.lr, "epochs": self.epochs,
-            "batch_size": self.batch_size, "warmup_steps": self.warmup_steps,
-            "weight_decay": self.weight_decay, "max_grad_norm": self.max_grad_norm,
-            "adam_epsilon": self.adam_epsilon, "decoder": self.decoder,
-            "readout_scheme": self.readout_scheme, "readout_seed": self.readout_seed, "seed": self.seed,
+            "depths": list(self.depths),
+            "modes": list(self.modes),
+            "lr": self.lr,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "warmup_steps": self.warmup_steps,
+            "weight_decay": self.weight_decay,
+            "max_grad_norm": self.max_grad_norm,
+            "adam_epsilon": self.adam_epsilon,
+            "decoder": self.decoder,
+            "readout_scheme": self.readout_scheme,
+            "readout_seed": self.readout_seed,
+            "seed": self.seed,
         }
 
     # -- building blocks ---------------------------------------------------------------------
 
-    def _heads_for(self, model: nn.Module, modes: Sequence[str]) -> tuple[StackedMLMHeads, list[tuple[str, int]]]:
+    def _heads_for(
+        self, model: nn.Module, modes: Sequence[str]
+    ) -> tuple[StackedMLMHeads, list[tuple[str, int]]]:
         own = readout_from_model(model)
         fresh = init_readout(readout_from_model(model), self.readout_seed, self.readout_scheme, self.decoder)
         index = [(mode, depth) for mode in modes for depth in self.depths]
@@ -348,7 +361,8 @@ class MLMDepthSweep:
         decay, no_decay = heads.decayed_parameters()
         optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=self.lr, eps=self.adam_epsilon,
+            lr=self.lr,
+            eps=self.adam_epsilon,
         )
         order = batch_order(len(train), self.epochs, self.batch_size, self.seed)
         schedule = get_linear_schedule_with_warmup(optimizer, self.warmup_steps, len(order))
@@ -386,7 +400,7 @@ class MLMDepthSweep:
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, test: Encoded, masking: NGramMasking) -> xr.Dataset:
-        """Accuracy and perplexity on the masked positions of ``test`` (blocks, (n, tokens)), per mode and depth.
+        """Accuracy and perplexity on the masked positions of ``test`` (blocks, (n, tokens)), per mode, depth.
 
         Returns a dataset with dims (mode, depth): ``accuracy``, ``perplexity`` (exp of the mean
         cross-entropy over all masked test positions), ``loss``; attrs ``n_masked``, ``n_blocks``.
@@ -406,7 +420,9 @@ class MLMDepthSweep:
         for i in range(0, len(test), self.eval_batch_size):
             rows = slice(i, i + self.eval_batch_size)
             batch = test[rows]
-            masked = MaskedBatch(masks.input_ids[rows], masks.labels[rows], masks.chosen[rows], masks.spans[rows])
+            masked = MaskedBatch(
+                masks.input_ids[rows], masks.labels[rows], masks.chosen[rows], masks.spans[rows]
+            )
             states = masked_states(fmap, batch, masked, self.depths)
             labels = masked.labels[masked.chosen].to(states.device)
             n_masked += len(labels)
@@ -415,7 +431,7 @@ class MLMDepthSweep:
                 for part in heads.chunks(len(labels), self.max_logits):
                     logits = heads(head_states[part], part)
                     loss, correct = head_losses(logits, labels), (logits.argmax(-1) == labels).sum(1)
-                    for key, l_, c in zip(index[part], loss.tolist(), correct.tolist()):
+                    for key, l_, c in zip(index[part], loss.tolist(), correct.tolist(), strict=True):
                         total_loss[key] += l_ * len(labels)
                         total_correct[key] += c
         if n_masked == 0:
@@ -486,7 +502,7 @@ def mlm_by_depth(
     sweep: MLMDepthSweep,
     out_dir: str | os.PathLike | None = None,
 ) -> xr.Dataset:
-    """Fit and evaluate ``sweep`` for each encoder; dims (encoder, mode, depth) and (encoder, mode, depth, step).
+    """Fit and evaluate ``sweep`` for each encoder: dims (encoder, mode, depth) and (..., step).
 
     encoders: (``AlbertForMaskedLM``, its ModelInfo) pairs, e.g. pretrained and ``mlm``-init.
     Each encoder's result is saved as ``<out_dir>/mlm_by_depth__<label>.nc`` and reused by a rerun
@@ -496,14 +512,20 @@ def mlm_by_depth(
     """
     if not encoders:
         raise ChaoslibError("encoders is empty; give at least one (model, ModelInfo) pair.")
-    key = {"sweep": sweep.get_params(), "corpus": {k: v for k, v in corpus.meta.items() if k != "first_paragraph"}}
+    key = {
+        "sweep": sweep.get_params(),
+        "corpus": {k: v for k, v in corpus.meta.items() if k != "first_paragraph"},
+    }
     results = []
     for model, info in encoders:
         label = encoder_label(model, info)
         path = None if out_dir is None else Path(out_dir) / f"mlm_by_depth__{_slug(label)}.nc"
         if path is not None and path.exists():
             cached = load_dataset(path)
-            if cached.attrs.get("key") == json.loads(json.dumps(key)) and cached.attrs.get("model") == info.as_dict():
+            if (
+                cached.attrs.get("key") == json.loads(json.dumps(key))
+                and cached.attrs.get("model") == info.as_dict()
+            ):
                 results.append(cached)
                 continue
         sweep.fit(model, corpus.train, masking)
@@ -511,7 +533,9 @@ def mlm_by_depth(
         if sweep.heads_ is not None:
             result = result.merge(sweep.train_loss_dataset(), join="left")
         result = result.expand_dims(encoder=[label]).assign_coords(weights=("encoder", [info.weights]))
-        result.attrs.update(key=key, model=info.as_dict(), fit_seconds=sweep.fit_seconds_, corpus=corpus.label())
+        result.attrs.update(
+            key=key, model=info.as_dict(), fit_seconds=sweep.fit_seconds_, corpus=corpus.label()
+        )
         if path is not None:
             save_dataset(result, path)
         results.append(result)

@@ -53,7 +53,7 @@ def runs_of(chosen_row: torch.Tensor) -> list[tuple[int, int]]:
     padded = torch.cat([torch.tensor([False]), chosen_row, torch.tensor([False])]).int()
     edges = torch.diff(padded)
     starts, ends = torch.nonzero(edges == 1).flatten(), torch.nonzero(edges == -1).flatten()
-    return [(int(s), int(e - s)) for s, e in zip(starts, ends)]
+    return [(int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)]
 
 
 def test_masked_fraction_is_the_budget(masking, blocks, masked):
@@ -93,7 +93,10 @@ def test_replacement_split_80_10_10(blocks, masked):
     # a random replacement equals the original with probability 1/29995: part of "unchanged"
     p_same = 0.1 / (VOCAB - 5)
     for observed, expected in ((as_mask, 0.8), (unchanged, 0.1 + p_same), (randomised, 0.1 - p_same)):
-        assert abs(float(observed) - expected) < Z * math.sqrt(expected * (1 - expected) / n), (observed, expected)
+        assert abs(float(observed) - expected) < Z * math.sqrt(expected * (1 - expected) / n), (
+            observed,
+            expected,
+        )
     # random replacements are ordinary tokens, never special ones
     assert int(seen[(seen != MASK) & (seen != original)].min()) >= 5
     # labels: the original id where chosen, ignored elsewhere
@@ -125,7 +128,7 @@ def test_real_tokenizer_pairs_never_cross_sep():
     special = torch.isin(enc.input_ids, torch.tensor([PAD, UNK, CLS, SEP, MASK]))
     assert not out.chosen[special].any()
     assert out.chosen.any()
-    for row, spans in zip(enc.input_ids, out.spans):
+    for row, spans in zip(enc.input_ids, out.spans, strict=True):
         for start, length in spans:
             assert not torch.isin(row[start : start + length], torch.tensor([CLS, SEP, PAD])).any()
 

@@ -69,12 +69,16 @@ def test_depth_states_equal_albert_model_with_mask(model):
     data = blocks(6, seed=0)
     fmap = AlbertMap(model)
     for depth, x in depth_states(fmap, data, range(1, 7)):
-        reference = AlbertModel(model.config.__class__(**{**model.config.to_dict(), "num_hidden_layers": depth}))
+        reference = AlbertModel(
+            model.config.__class__(**{**model.config.to_dict(), "num_hidden_layers": depth})
+        )
         missing, unexpected = reference.load_state_dict(model.albert.state_dict(), strict=False)
         assert set(missing) <= {"pooler.weight", "pooler.bias"} and not unexpected
         with torch.no_grad():
             want = reference.eval()(
-                input_ids=data.input_ids, token_type_ids=data.token_type_ids, attention_mask=data.attention_mask
+                input_ids=data.input_ids,
+                token_type_ids=data.token_type_ids,
+                attention_mask=data.attention_mask,
             ).last_hidden_state
         rel = float((x - want).norm() / want.norm())
         assert rel < 1e-5, (depth, rel)
@@ -117,7 +121,8 @@ def separate_reference_run(model, train: Encoded, masking, depth: int, sweep: ML
     no_decay = [p for n, p in head_params.items() if n.endswith("bias") or "LayerNorm.weight" in n]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": sweep.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=sweep.lr, eps=sweep.adam_epsilon,
+        lr=sweep.lr,
+        eps=sweep.adam_epsilon,
     )
     order = batch_order(len(train), sweep.epochs, sweep.batch_size, sweep.seed)
     schedule = get_linear_schedule_with_warmup(optimizer, sweep.warmup_steps, len(order))
@@ -127,8 +132,10 @@ def separate_reference_run(model, train: Encoded, masking, depth: int, sweep: ML
         batch = train[rows]
         masked = masking(batch.input_ids, batch.attention_mask, gen)
         out = ref(
-            input_ids=masked.input_ids, token_type_ids=batch.token_type_ids,
-            attention_mask=batch.attention_mask, labels=masked.labels,
+            input_ids=masked.input_ids,
+            token_type_ids=batch.token_type_ids,
+            attention_mask=batch.attention_mask,
+            labels=masked.labels,
         )
         optimizer.zero_grad()
         out.loss.backward()
@@ -144,20 +151,33 @@ def test_one_pass_heads_match_separate_per_depth_runs(model, masking):
     # max_grad_norm 0.02 keeps per-head clipping active on every step (without it, or with one global
     # clip, the heads differ from the separate runs by ~5e-4, far outside the tolerance below)
     sweep = MLMDepthSweep(
-        depths=(1, 2, 4), modes=("trained", "reinit"), lr=2e-3, epochs=2, batch_size=8, warmup_steps=3,
-        weight_decay=0.01, max_grad_norm=0.02, seed=11, readout_seed=5,
+        depths=(1, 2, 4),
+        modes=("trained", "reinit"),
+        lr=2e-3,
+        epochs=2,
+        batch_size=8,
+        warmup_steps=3,
+        weight_decay=0.01,
+        max_grad_norm=0.02,
+        seed=11,
+        readout_seed=5,
     ).fit(model, train, masking)
     assert sweep.n_steps_ == 10 and sweep.train_loss_.shape == (10, 6)
     heads = sweep.heads_
     for h, (mode, depth) in enumerate(sweep.head_index_):
-        ref_head, ref_losses = separate_reference_run(model, train, masking, depth, sweep, reinit=mode == "reinit")
+        ref_head, ref_losses = separate_reference_run(
+            model, train, masking, depth, sweep, reinit=mode == "reinit"
+        )
         assert torch.allclose(sweep.train_loss_[:, h], ref_losses, rtol=1e-5), (mode, depth)
         start = readout_from_model(model)
         if mode == "reinit":
             init_readout(start, sweep.readout_seed, sweep.readout_scheme)
         pairs = {
-            "dense.weight": heads.dense_weight[h], "dense.bias": heads.dense_bias[h],
-            "LayerNorm.weight": heads.ln_weight[h], "LayerNorm.bias": heads.ln_bias[h], "bias": heads.bias[h],
+            "dense.weight": heads.dense_weight[h],
+            "dense.bias": heads.dense_bias[h],
+            "LayerNorm.weight": heads.ln_weight[h],
+            "LayerNorm.bias": heads.ln_bias[h],
+            "bias": heads.bias[h],
         }
         for name, got in pairs.items():
             want = dict(ref_head.named_parameters())[name].detach()
@@ -171,7 +191,11 @@ def test_evaluate_matches_transformers_and_untrained_is_the_model(model, masking
     train, test = blocks(16, seed=2), blocks(12, seed=3)
     sweep = MLMDepthSweep(depths=(1, 3), epochs=1, batch_size=8, warmup_steps=1, seed=4, eval_batch_size=5)
     result = sweep.fit(model, train, masking).evaluate(model, test, masking)
-    assert result.accuracy.dims == ("mode", "depth") and list(result.mode.values) == ["trained", "reinit", "untrained"]
+    assert result.accuracy.dims == ("mode", "depth") and list(result.mode.values) == [
+        "trained",
+        "reinit",
+        "untrained",
+    ]
     # reference: the untrained model of depth d, via transformers, on the same test masks
     masks = sweep.test_masks(test, masking)
     for depth in (1, 3):
@@ -180,15 +204,19 @@ def test_evaluate_matches_transformers_and_untrained_is_the_model(model, masking
         ref.load_state_dict(model.state_dict())
         with torch.no_grad():
             out = ref.eval()(
-                input_ids=masks.input_ids, token_type_ids=test.token_type_ids,
-                attention_mask=test.attention_mask, labels=masks.labels,
+                input_ids=masks.input_ids,
+                token_type_ids=test.token_type_ids,
+                attention_mask=test.attention_mask,
+                labels=masks.labels,
             )
         chosen = masks.chosen
         accuracy = float((out.logits[chosen].argmax(-1) == masks.labels[chosen]).double().mean())
         at = dict(mode="untrained", depth=depth)
         assert abs(float(result.loss.sel(at)) - float(out.loss)) < 1e-5
         assert abs(float(result.accuracy.sel(at)) - accuracy) < 1e-12
-        assert abs(float(result.perplexity.sel(at)) - float(torch.exp(out.loss))) < 1e-3 * float(torch.exp(out.loss))
+        assert abs(float(result.perplexity.sel(at)) - float(torch.exp(out.loss))) < 1e-3 * float(
+            torch.exp(out.loss)
+        )
     assert result.attrs["n_masked"] == int(masks.chosen.sum())
 
 
@@ -215,16 +243,23 @@ def test_mlm_by_depth_labels_and_caches(model, masking, tmp_path, monkeypatch):
     meta = corpus_meta(22, "wikitext-2", 512, N_TOK, 6 / 22, 0, "synthetic")
     corpus = MLMCorpus(blocks(16, seed=5), blocks(6, seed=6), meta)
     sweep = MLMDepthSweep(depths=(1, 2), epochs=1, batch_size=8, warmup_steps=1)
-    result = mlm_by_depth([(model, random_info), (other, other_info)], corpus, masking, sweep, out_dir=tmp_path)
+    result = mlm_by_depth(
+        [(model, random_info), (other, other_info)], corpus, masking, sweep, out_dir=tmp_path
+    )
     assert result.accuracy.dims == ("encoder", "mode", "depth")
     assert list(result.encoder.values) == [
-        "albert-base-v2 random mlm #3 (hidden 32)", "albert-base-v2 random mlm #4 (hidden 32)"
+        "albert-base-v2 random mlm #3 (hidden 32)",
+        "albert-base-v2 random mlm #4 (hidden 32)",
     ]
     assert list(result.weights.values) == ["random", "random"]
-    assert result.train_loss.sizes["step"] == 2 and bool(result.train_loss.sel(mode="untrained").isnull().all())
+    assert result.train_loss.sizes["step"] == 2 and bool(
+        result.train_loss.sel(mode="untrained").isnull().all()
+    )
     # a rerun with the same parameters loads the saved results instead of training again
     monkeypatch.setattr(MLMDepthSweep, "fit", lambda *a, **k: pytest.fail("retrained a cached encoder"))
-    again = mlm_by_depth([(model, random_info), (other, other_info)], corpus, masking, sweep, out_dir=tmp_path)
+    again = mlm_by_depth(
+        [(model, random_info), (other, other_info)], corpus, masking, sweep, out_dir=tmp_path
+    )
     assert again.accuracy.equals(result.accuracy)
     # different parameters are not served from the cache
     changed = MLMDepthSweep(depths=(1, 2), epochs=1, batch_size=8, warmup_steps=1, lr=1e-3)
@@ -237,12 +272,16 @@ def test_mlm_by_depth_labels_and_caches(model, masking, tmp_path, monkeypatch):
 
 def test_free_decoder_trains_its_own_copy(model, masking):
     embeddings_before = model.albert.embeddings.word_embeddings.weight.detach().clone()
-    sweep = MLMDepthSweep(depths=(1, 2), modes=("trained",), decoder="free", epochs=1, batch_size=8, warmup_steps=1)
+    sweep = MLMDepthSweep(
+        depths=(1, 2), modes=("trained",), decoder="free", epochs=1, batch_size=8, warmup_steps=1
+    )
     sweep.fit(model, blocks(16, seed=7), masking)
     heads = sweep.heads_
     assert heads.decoder_weight.shape == (2, 30000, 128) and heads.decoder_weight.requires_grad
     assert not torch.equal(heads.decoder_weight[0], embeddings_before)  # trained ...
-    assert torch.equal(model.albert.embeddings.word_embeddings.weight, embeddings_before)  # ... the model is not
+    assert torch.equal(
+        model.albert.embeddings.word_embeddings.weight, embeddings_before
+    )  # ... the model is not
     tied = MLMDepthSweep(depths=(1,), modes=("trained",), epochs=1, batch_size=8, warmup_steps=1)
     tied.fit(model, blocks(16, seed=7), masking)
     assert not tied.heads_.decoder_weight.requires_grad

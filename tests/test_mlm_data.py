@@ -1,4 +1,4 @@
-"""The MLM corpus (SPEC 2.6): seeded paragraphs > 512 characters, last 5% test, [CLS] ... [SEP] blocks, cached."""
+"""The MLM corpus (SPEC 2.6): seeded paragraphs > 512 characters, last 5% test, [CLS]...[SEP] blocks."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def corpus(tokenizer, tmp_path_factory):
-    return build_mlm_corpus(n_paragraphs=N, seed=5, tokenizer=tokenizer, cache_dir=tmp_path_factory.mktemp("mlm"))
+    return build_mlm_corpus(
+        n_paragraphs=N, seed=5, tokenizer=tokenizer, cache_dir=tmp_path_factory.mktemp("mlm")
+    )
 
 
 def test_blocks_are_the_sampled_paragraphs_last_five_percent_test(corpus, tokenizer):
@@ -28,7 +30,7 @@ def test_blocks_are_the_sampled_paragraphs_last_five_percent_test(corpus, tokeni
     paragraphs = sample_paragraphs(N, 512, seed=5)
     assert all(len(p) > 512 for p in paragraphs)
     # independent tokenisation of the last three sampled paragraphs, by the tokenizer itself
-    for row, text in zip(corpus.test.input_ids, paragraphs[-3:]):
+    for row, text in zip(corpus.test.input_ids, paragraphs[-3:], strict=True):
         pieces = tokenizer(text, add_special_tokens=False)["input_ids"][:126]
         real = row[row != tokenizer.pad_token_id].tolist()
         assert real == [tokenizer.cls_token_id, *pieces, tokenizer.sep_token_id]
