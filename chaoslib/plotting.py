@@ -17,5 +17,5 @@ def setup_style() -> None:
 def stamp(fig: plt.Figure, caption: str, width: int = 130) -> plt.Figure:
     """Write the provenance ``caption`` (see ``chaoslib.provenance.caption``) below the axes of ``fig``."""
     text = "\n".join(textwrap.wrap(caption, width))
-    fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=6.5, color="0.35", family="monospace")
+    fig.text(0.01, -0.04, text, ha="left", va="top", fontsize=6.5, color="0.35", family="monospace")
     return fig
