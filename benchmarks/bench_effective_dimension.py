@@ -77,7 +77,8 @@ def main() -> None:
     short, long = rows
     print(f"peak RSS ratio 500/100 steps: {long['peak_rss_mib'] / short['peak_rss_mib']:.3f}  "
           f"(storing the trajectory: {501 / 101:.2f})")
-    print(f"run's RSS growth 500 vs 100 steps: {long['rss_growth_mib']:.1f} MiB vs {short['rss_growth_mib']:.1f} MiB "
+    print(f"run's RSS growth 500 vs 100 steps: {long['rss_growth_mib']:.1f} MiB vs "
+          f"{short['rss_growth_mib']:.1f} MiB "
           f"(one step of all samples = {one_step_mib:.1f} MiB)")
 
 

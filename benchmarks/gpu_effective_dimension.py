@@ -42,7 +42,8 @@ def run(albert: AlbertMap, x0: torch.Tensor, n_steps: int, batch_size: int | Non
 def main() -> None:
     device = resolve_device("auto")
     if device.type != "cuda":
-        print("no GPU visible: this script is meant for one; running a reduced CPU smoke test (M=16, 20 steps)",
+        print("no GPU visible: this script is meant for one; running a reduced CPU smoke test "
+              "(M=16, 20 steps)",
               file=sys.stderr)
     disable_tf32()
     on_gpu = device.type == "cuda"
@@ -54,7 +55,8 @@ def main() -> None:
 
     networks = [("random", "tf", 0), ("random", "tf", 1), ("pretrained", None, None)]
     header = (f"{'network':<34} {'batch':>5} {'s':>6} {'steps/s':>8} {'peak GiB':>8} "
-              + " ".join(f"{'ED@' + str(t):>8}" for t in REPORT_STEPS if t < n_steps) + f" {'collapsed@':>10}")
+              + " ".join(f"{'ED@' + str(t):>8}" for t in REPORT_STEPS if t < n_steps)
+              + f" {'collapsed@':>10}")
     print(header)
     reference = None
     for weights, init, seed in networks:

@@ -48,7 +48,8 @@ def centred_gram(blocks: Sequence[torch.Tensor], dtype: torch.dtype = torch.floa
         raise ChaoslibError("blocks is empty; pass at least one (samples, *state) tensor.")
     shape = blocks[0].shape[1:]
     if any(b.shape[1:] != shape for b in blocks):
-        raise ChaoslibError(f"all blocks need the state shape {tuple(shape)}; got {[tuple(b.shape) for b in blocks]}.")
+        got = [tuple(b.shape) for b in blocks]
+        raise ChaoslibError(f"all blocks need the state shape {tuple(shape)}; got {got}.")
     sizes = [b.shape[0] for b in blocks]
     n_samples = sum(sizes)
     if n_samples < 2:
@@ -67,7 +68,9 @@ def centred_gram(blocks: Sequence[torch.Tensor], dtype: torch.dtype = torch.floa
     return gram
 
 
-def effective_dimension(x: torch.Tensor | Sequence[torch.Tensor], dtype: torch.dtype = torch.float64) -> float:
+def effective_dimension(
+    x: torch.Tensor | Sequence[torch.Tensor], dtype: torch.dtype = torch.float64
+) -> float:
     """ED of one step. x: (samples, *state), or a list of such batches (combined exactly)."""
     blocks = [x] if isinstance(x, torch.Tensor) else list(x)
     return float(effective_dimension_from_gram(centred_gram(blocks, dtype)))
@@ -160,7 +163,8 @@ def effective_dimension_trajectory(
         raise ChaoslibError(f"batch_size={batch_size} must be positive (or None for all samples at once).")
     if attention_mask is not None and attention_mask.shape[0] != n_samples:
         raise ChaoslibError(
-            f"attention_mask has {attention_mask.shape[0]} rows but x0 has {n_samples} samples; pass one row per sample."
+            f"attention_mask has {attention_mask.shape[0]} rows but x0 has {n_samples} samples; "
+            "pass one row per sample."
         )
     blocks = list(x0.split(batch_size))
     masks = list(attention_mask.split(batch_size)) if attention_mask is not None else [None] * len(blocks)

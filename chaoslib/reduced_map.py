@@ -52,12 +52,15 @@ class ReducedMap:
         """One application of R. y: (batch, hidden) -> (batch, hidden)."""
         m = self.full_map
         if y.shape[-1] != self.hidden_size:
-            raise ChaoslibError(f"y has last dimension {y.shape[-1]}, the map's hidden size is {self.hidden_size}.")
+            raise ChaoslibError(
+                f"y has last dimension {y.shape[-1]}, the map's hidden size is {self.hidden_size}."
+            )
         hidden = (self.hidden_size,)
         context = F_.linear(y, self.w_value, self.b_value)
         att = F_.layer_norm(y + F_.linear(context, m.w_out, m.b_out), hidden, m.ln_att_w, m.ln_att_b, m.eps)
         act = F_.gelu(F_.linear(att, m.w_ffn, m.b_ffn), approximate=m.gelu_approximate)
-        return F_.layer_norm(att + F_.linear(act, m.w_ffn_out, m.b_ffn_out), hidden, m.ln_out_w, m.ln_out_b, m.eps)
+        ffn_out = F_.linear(act, m.w_ffn_out, m.b_ffn_out)
+        return F_.layer_norm(att + ffn_out, hidden, m.ln_out_w, m.ln_out_b, m.eps)
 
     __call__ = step
 
@@ -70,7 +73,10 @@ class ReducedMap:
 
 
 def synchronise(y: torch.Tensor, n_tokens: int) -> torch.Tensor:
-    """The synchronised state with every token equal to ``y``. y: (batch, hidden) -> (batch, n_tokens, hidden)."""
+    """The synchronised state with every token equal to ``y``.
+
+    y: (batch, hidden) -> (batch, n_tokens, hidden).
+    """
     if n_tokens < 1:
         raise ChaoslibError(f"n_tokens={n_tokens} must be at least 1.")
     return y[:, None, :].expand(-1, n_tokens, -1).contiguous()
@@ -129,7 +135,9 @@ def _relative(difference: torch.Tensor, reference: torch.Tensor) -> torch.Tensor
 
 
 @torch.no_grad()
-def reduction_error(albert_map: AlbertMap, x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+def reduction_error(
+    albert_map: AlbertMap, x: torch.Tensor, attention_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """How well R predicts one full step from a (nearly) synchronised state.
 
     x: (batch, tokens, hidden), e.g. the end of a long run -> (batch,)

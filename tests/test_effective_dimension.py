@@ -110,9 +110,11 @@ def test_network_effective_dimensions_labels_each_network():
     x0 = torch.randn(9, 3, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     networks = {"toy": lambda: (_toy_map, x0), "doubled": lambda: (lambda x: _toy_map(2 * x), x0)}
     ds = network_effective_dimensions(networks, 4, batch_size=4)
-    assert ds.effective_dimension.dims == ("network", "step") and list(ds.network.values) == ["toy", "doubled"]
+    assert ds.effective_dimension.dims == ("network", "step")
+    assert list(ds.network.values) == ["toy", "doubled"]
     single = effective_dimension_trajectory(lambda x: _toy_map(2 * x), x0, 4)
-    np.testing.assert_allclose(ds.effective_dimension.sel(network="doubled"), single.effective_dimension, rtol=1e-12)
+    doubled = ds.effective_dimension.sel(network="doubled")
+    np.testing.assert_allclose(doubled, single.effective_dimension, rtol=1e-12)
     assert not np.allclose(ds.effective_dimension.sel(network="toy")[1:], single.effective_dimension[1:])
 
 

@@ -12,7 +12,9 @@ from chaoslib.models import load_albert
 from chaoslib.reduced_map import ReducedMap, reduced_vs_full, reduction_error, synchronise, token_mean
 from chaoslib.sync import token_spread
 
-TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=1, embedding_size=16)
+TINY = dict(
+    hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=1, embedding_size=16
+)
 
 
 def _maps(dtype: str, init: str = "mlm", name: str = "albert-base-v2", **overrides):
@@ -21,7 +23,8 @@ def _maps(dtype: str, init: str = "mlm", name: str = "albert-base-v2", **overrid
 
 
 def _common_states(batch: int, hidden: int, dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
-    return torch.randn(batch, hidden, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(dtype)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, hidden, generator=generator, dtype=torch.float64).to(dtype)
 
 
 def _hf_reduced(model, y: torch.Tensor) -> torch.Tensor:
@@ -48,7 +51,8 @@ def test_reduced_map_equals_full_layer_on_synchronised_state(dtype, tolerance):
         hf_full = hf_full[0] if isinstance(hf_full, tuple) else hf_full
     assert (hf_full - full).norm() / full.norm() < tolerance
     # and R is not trivially close to something else: a non-synchronised state is not reduced
-    x = synchronise(y, 9) + 0.3 * torch.randn(5, 9, 64, generator=torch.Generator().manual_seed(1)).to(torch_dtype)
+    noise = torch.randn(5, 9, 64, generator=torch.Generator().manual_seed(1)).to(torch_dtype)
+    x = synchronise(y, 9) + 0.3 * noise
     assert (albert.step(x).mean(1) - reduced(x.mean(1))).norm() / reduced(x.mean(1)).norm() > 1e-3
 
 

@@ -16,7 +16,7 @@ from chaoslib.sync import offsets_by_threshold, sync_offset, token_spread
 
 
 def numpy_token_spread(states: np.ndarray) -> np.ndarray:
-    """Reference: population std over the token axis, averaged over hidden units. (..., tokens, hidden) -> (...)."""
+    """Reference: population std over tokens, averaged over hidden units. (..., tokens, hidden) -> (...)."""
     return np.std(states.astype(np.float64), axis=-2, ddof=0).mean(axis=-1)
 
 
@@ -33,7 +33,8 @@ def test_token_spread_matches_numpy_on_recorded_states():
     assert reference.shape == (3, 13) and reference.min() > 0
     # sigma computed on the device during the run, and the function on the recorded states
     np.testing.assert_allclose(run["token_spread"].values, reference, rtol=1e-5)
-    np.testing.assert_allclose(token_spread(torch.from_numpy(states[:, 5])).numpy(), reference[:, 5], rtol=1e-5)
+    at_step_5 = token_spread(torch.from_numpy(states[:, 5])).numpy()
+    np.testing.assert_allclose(at_step_5, reference[:, 5], rtol=1e-5)
     # a synchronised state has exactly zero spread; pads are tokens like any other
     assert torch.all(token_spread(x0[:, :1].expand(-1, 7, -1)) == 0)
 
