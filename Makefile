@@ -27,7 +27,7 @@ latex:
 
 # offline: no network at all; paper: needs the hub for the pretrained weights (and a GPU)
 book: setup latex
-	$(if $(filter offline,$(PROFILE)),HF_HUB_OFFLINE=1) MPLBACKEND=agg $(PY) -m chaoslib.book build --profile $(PROFILE) $(PDF)
+	$(if $(filter offline,$(PROFILE)),HF_HUB_OFFLINE=1) $(PY) -m chaoslib.book build --profile $(PROFILE) $(PDF)
 
 test: setup
 	HF_HUB_OFFLINE=1 MPLBACKEND=agg $(PY) -m pytest

@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf", dest="pdf", action="store_true", default=True)
     parser.add_argument("--no-pdf", dest="pdf", action="store_false")
     args = parser.parse_args(argv)
-    os.environ.setdefault("MPLBACKEND", "agg")
+    # the kernels must use matplotlib's inline backend, or figures never reach the notebooks
+    os.environ.pop("MPLBACKEND", None)
     try:
         if args.command in ("execute", "build"):
             timings = execute(args.profile, args.only)

@@ -103,7 +103,7 @@ def depth_features(
     batches = length_batches(encoded, batch_size)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(total=len(batches) * depths[-1], desc="frozen features (layer steps)")
     for rows in batches:

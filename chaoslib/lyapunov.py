@@ -235,7 +235,7 @@ def _two_trajectories(
 def _progress(show: bool, total: int, desc: str):
     if not show:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, desc=desc)
 

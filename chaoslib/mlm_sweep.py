@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F_
 import xarray as xr
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from chaoslib.albert_map import AlbertMap
 from chaoslib.errors import ChaoslibError
