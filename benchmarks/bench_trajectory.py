@@ -1,7 +1,7 @@
 """Trajectory runner vs the naive way (transformers' AlbertModel with num_hidden_layers=T and
 output_hidden_states=True): steps per second, their ratio, and peak memory at two lengths.
 
-    python benchmarks/bench_trajectory.py [--model albert-large-v2] [--tokens 16] [--steps 200] [--device cpu]
+    python benchmarks/bench_trajectory.py [--model albert-large-v2] [--tokens 64] [--batch 4] [--steps 200] [--device cpu]
 
 Each measurement runs in a fresh subprocess so that peak RSS (CPU) / peak allocated (CUDA) is its own.
 """
@@ -19,7 +19,7 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def measure(way: str, model_name: str, tokens: int, steps: int, device: str) -> dict:
+def measure(way: str, model_name: str, tokens: int, steps: int, device: str, batch: int) -> dict:
     import torch
 
     from chaoslib.albert_map import AlbertMap
@@ -30,7 +30,7 @@ def measure(way: str, model_name: str, tokens: int, steps: int, device: str) -> 
 
     disable_tf32()
     torch.manual_seed(0)
-    ids = torch.randint(5, 30000, (1, tokens), device=device)
+    ids = torch.randint(5, 30000, (batch, tokens), device=device)
     types = torch.zeros_like(ids)
     if way == "runner":
         model, _ = load_albert(model_name, device=device, num_hidden_layers=1)
@@ -51,7 +51,7 @@ def measure(way: str, model_name: str, tokens: int, steps: int, device: str) -> 
             out = model(input_ids=ids, token_type_ids=types, output_hidden_states=True)
             spread = torch.stack(out.hidden_states, 1).std(2).mean(-1).cpu()  # the same statistic, from all states
             elapsed = time.perf_counter() - tic
-        assert spread.shape == (1, steps + 1)
+        assert spread.shape == (batch, steps + 1)
     if device == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -67,18 +67,19 @@ def run_child(*args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="albert-large-v2")
-    parser.add_argument("--tokens", type=int, default=16)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--child", nargs=5)
+    parser.add_argument("--child", nargs=6)
     args = parser.parse_args()
     if args.child:
-        way, model, tokens, steps, device = args.child
-        print(json.dumps(measure(way, model, int(tokens), int(steps), device)))
+        way, model, tokens, steps, device, batch = args.child
+        print(json.dumps(measure(way, model, int(tokens), int(steps), device, int(batch))))
         return
-    rows = [run_child(way, args.model, args.tokens, steps, args.device)
+    rows = [run_child(way, args.model, args.tokens, steps, args.device, args.batch)
             for steps in (args.steps, 4 * args.steps) for way in ("runner", "naive")]
-    print(f"{args.model}, N={args.tokens}, batch 1, {args.device}")
+    print(f"{args.model} (random weights), N={args.tokens}, batch {args.batch}, {args.device}")
     print(f"{'way':8s} {'steps':>7s} {'steps/s':>9s} {'peak MB':>9s}")
     for r in rows:
         print(f"{r['way']:8s} {r['steps']:7d} {r['steps_per_s']:9.1f} {r['peak_mb']:9.0f}")

@@ -173,7 +173,7 @@ def effective_dimension_trajectory(
     variance, square_norm = torch.empty_like(ed), torch.empty_like(ed)
     steps = range(n_steps + 1)
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         steps = tqdm(steps, desc="effective dimension", unit="step")
     start = time.perf_counter()

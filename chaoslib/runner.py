@@ -62,22 +62,23 @@ class _Recorder:
     def __init__(self, one_step, probes, x0, block_size, cuda_graph):
         self.one_step, self.probes, self.block_size = one_step, probes, block_size
         self.x = x0.clone()
-        with torch.no_grad():
-            _, internals = one_step(self.x)  # shapes of every probe's output (also warms up kernels)
-            self.shapes = [p(self.x, internals).shape[1:] for p in probes]
+        self.bufs: list[torch.Tensor] | None = None  # allocated at the first step, once shapes are known
+        self.graph = self._capture() if cuda_graph else None
+
+    def _allocate(self, values: list[torch.Tensor]) -> None:
         self.bufs = [
-            torch.empty((x0.shape[0], block_size, *shape), dtype=x0.dtype, device=x0.device) for shape in self.shapes
+            torch.empty((v.shape[0], self.block_size, *v.shape[1:]), dtype=v.dtype, device=v.device) for v in values
         ]
-        self.graph = None
-        if cuda_graph:
-            self.graph = self._capture()
 
     def _run(self, n_steps: int) -> None:
         x = self.x
         for i in range(n_steps):
             x, internals = self.one_step(x)
-            for probe, buf in zip(self.probes, self.bufs):
-                buf[:, i].copy_(probe(x, internals))
+            values = [probe(x, internals) for probe in self.probes]
+            if self.bufs is None:
+                self._allocate(values)
+            for value, buf in zip(values, self.bufs):
+                buf[:, i].copy_(value)
         self.x.copy_(x)
 
     def _capture(self) -> torch.cuda.CUDAGraph:

@@ -22,6 +22,16 @@ SENTENCES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for modules of tiny tensors: there, thread synchronisation costs more than
+    the work, and on a busy two-core machine two threads can be 10-100x slower than one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return load_tokenizer()

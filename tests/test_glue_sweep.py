@@ -17,13 +17,7 @@ from chaoslib.tokenization import load_tokenizer
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # tiny networks: on a shared 2-core machine, thread synchronisation costs more than the work
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 @pytest.fixture(scope="module")

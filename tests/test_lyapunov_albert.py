@@ -35,12 +35,7 @@ TEXTS = ["The cat sat on the mat.", "Chaos in transformers is transient.",
          "A third sentence, somewhat longer."]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 def tiny_map(init: str = "mlm", seed: int = 0) -> AlbertMap:

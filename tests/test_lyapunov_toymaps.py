@@ -30,13 +30,7 @@ HENON = (0.41922, -1.62319)
 LORENZ = (0.9056, 0.0, -14.5723)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors: one thread avoids spin-waiting on the shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 def test_logistic_two_trajectories_gives_ln2():
