@@ -19,10 +19,10 @@ $(VENV)/.installed: pyproject.toml
 
 # pdflatex and latexmk for the PDF edition (Debian packages; CI and the dev machines run as root)
 latex:
-	@if ! command -v latexmk >/dev/null || ! command -v pdflatex >/dev/null; then \
+	@if ! command -v latexmk >/dev/null || ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null; then \
 	  echo "installing TeX Live for the PDF"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk >/dev/null; \
+	    texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk poppler-utils >/dev/null; \
 	fi
 
 # offline: no network at all; paper: needs the hub for the pretrained weights (and a GPU)

@@ -36,9 +36,9 @@ class BuildError(RuntimeError):
     pass
 
 
-def toc_files(toc: Path = TOC) -> list[str]:
+def toc_files(toc: Path | None = None) -> list[str]:
     """Page names in table-of-contents order (root first)."""
-    data = yaml.safe_load(toc.read_text())
+    data = yaml.safe_load((toc or TOC).read_text())
     files = [data["root"]]
     for part in data.get("parts", []):
         files += [entry["file"] for entry in part.get("chapters", [])]
@@ -118,6 +118,30 @@ def execute(profile: str = "offline", only: list[str] | None = None, log=print) 
     return timings
 
 
+def page_title(name: str) -> str:
+    """The first ``# `` heading of a page (notebook or Markdown)."""
+    notebook, markdown = NOTEBOOKS / f"{name}.ipynb", BOOK / f"{name}.md"
+    if notebook.exists():
+        sources = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "markdown"]
+    else:
+        sources = [markdown.read_text()]
+    for line in "\n".join(sources).splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    raise BuildError(f"page {name} has no '# ' title.")
+
+
+def check_pdf(pdf: Path, names: list[str]) -> None:
+    """Every page of the toc appears in the PDF (by its title) and the PDF has text."""
+    if shutil.which("pdftotext") is None:
+        raise BuildError("checking the PDF needs pdftotext: apt-get install poppler-utils.")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split()).lower()
+    missing = [n for n in names if " ".join(page_title(n).split()).lower() not in flat]
+    if missing:
+        raise BuildError(f"the PDF lacks the pages {missing}.")
+
+
 def _jupyter_book(*args: str) -> None:
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [
@@ -157,6 +181,9 @@ def render(pdf: bool = True, log=print) -> dict[str, Path]:
         if not path.exists():
             raise BuildError(f"the {kind} output {path} is missing after the build.")
         log(f"[render] {kind}: {path}")
+    if pdf:
+        check_pdf(outputs["pdf"], toc_files()[1:])  # the root page is the PDF's front matter
+        log("[render] pdf has every page of the table of contents")
     return outputs
 
 
