@@ -86,14 +86,25 @@ def image_count(notebook: Path) -> int:
 
 def execute(profile: str = "offline", only: list[str] | None = None, log=print) -> dict[str, float]:
     """Run each notebook with the profile's parameters into book/; return seconds per notebook."""
-    import papermill
-
     names = notebook_names()
     if only:
         unknown = set(only) - set(names)
         if unknown:
             raise BuildError(f"unknown notebooks {sorted(unknown)}; the book has {names}.")
         names = [n for n in names if n in only]
+    # the kernels inherit our environment and must use matplotlib's inline backend, or figures
+    # never reach the notebooks (MPLBACKEND=agg, set for headless tests, would swallow them)
+    backend = os.environ.pop("MPLBACKEND", None)
+    try:
+        return _execute_all(names, profile, log)
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
+
+
+def _execute_all(names: list[str], profile: str, log) -> dict[str, float]:
+    import papermill
+
     timings, failures = {}, []
     for name in names:
         params = profile_parameters(profile, name)
@@ -101,17 +112,19 @@ def execute(profile: str = "offline", only: list[str] | None = None, log=print) 
         if undeclared:
             raise BuildError(f"profile {profile} sets {sorted(undeclared)} that {name}.ipynb does not declare.")
         log(f"[execute] {name} ({profile})")
-        tic = time.perf_counter()
+        tic, failed = time.perf_counter(), False
         try:
             papermill.execute_notebook(
                 str(NOTEBOOKS / f"{name}.ipynb"), str(BOOK / f"{name}.ipynb"), parameters=params,
                 cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
             )
         except Exception as err:  # keep going so one run reports every failing notebook
-            failures.append(f"{name}: {type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}")
+            last_line = str(err).strip().splitlines()[-1] if str(err).strip() else ""
+            failures.append(f"{name}: {type(err).__name__}: {last_line}")
+            failed = True
         timings[name] = time.perf_counter() - tic
         log(f"[execute] {name}: {timings[name]:.0f} s")
-        if name not in SUMMARY_PAGES and not failures and image_count(BOOK / f"{name}.ipynb") == 0:
+        if name not in SUMMARY_PAGES and not failed and image_count(BOOK / f"{name}.ipynb") == 0:
             failures.append(f"{name}: executed but produced no figure")
     if failures:
         raise BuildError("notebooks failed:\n  " + "\n  ".join(failures))
@@ -195,8 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf", dest="pdf", action="store_true", default=True)
     parser.add_argument("--no-pdf", dest="pdf", action="store_false")
     args = parser.parse_args(argv)
-    # the kernels must use matplotlib's inline backend, or figures never reach the notebooks
-    os.environ.pop("MPLBACKEND", None)
     try:
         if args.command in ("execute", "build"):
             timings = execute(args.profile, args.only)
