@@ -79,3 +79,17 @@ def test_colab_parameters(monkeypatch):
     params = colab_parameters(CHAPTERS[0], "offline")
     assert params["profile"] == "paper" and params == {**profile_parameters("paper", CHAPTERS[0]), "profile": "paper"}
     assert colab_parameters(CHAPTERS[0], "paper") == {}
+
+
+def _weights_requested(params: dict) -> set[str]:
+    wanted = {params[k] for k in ("weights", "reference_weights") if k in params}
+    return wanted | set(params.get("weights_list", []))
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_profiles_say_what_they_are(name):
+    """The paper edition runs the pretrained network on a GPU; the offline edition never asks for
+    pretrained weights (it has none) and runs on the CPU."""
+    paper, offline = profile_parameters("paper", name), profile_parameters("offline", name)
+    assert "pretrained" in _weights_requested(paper) and paper.get("device") == "cuda"
+    assert "pretrained" not in _weights_requested(offline) and offline.get("device") == "cpu"
