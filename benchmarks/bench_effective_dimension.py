@@ -33,8 +33,14 @@ def measure(n_steps: int) -> dict:
 
     torch.set_num_threads(1)  # the machine is shared: one thread avoids spin-waiting on busy cores
     model, _ = load_albert(
-        "albert-base-v2", init="tf", seed=0, hidden_size=HIDDEN, num_attention_heads=4,
-        intermediate_size=4 * HIDDEN, num_hidden_layers=1, embedding_size=64,
+        "albert-base-v2",
+        init="tf",
+        seed=0,
+        hidden_size=HIDDEN,
+        num_attention_heads=4,
+        intermediate_size=4 * HIDDEN,
+        num_hidden_layers=1,
+        embedding_size=64,
     )
     albert = AlbertMap(model)
     x0 = torch.randn(SAMPLES, TOKENS, HIDDEN, generator=torch.Generator().manual_seed(0))
@@ -66,20 +72,30 @@ def main() -> None:
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     one_step_mib = SAMPLES * TOKENS * HIDDEN * 4 / 2**20
-    print(f"effective dimension, random ALBERT hidden={HIDDEN}, M={SAMPLES} samples, N={TOKENS}, "
-          f"batch_size={BATCH_SIZE}, CPU float32")
-    print(f"{'steps':>6} {'peak RSS MiB':>13} {'RSS growth MiB':>15} {'python peak MiB':>16} "
-          f"{'stored traj. MiB':>17} {'s':>7}")
+    print(
+        f"effective dimension, random ALBERT hidden={HIDDEN}, M={SAMPLES} samples, N={TOKENS}, "
+        f"batch_size={BATCH_SIZE}, CPU float32"
+    )
+    print(
+        f"{'steps':>6} {'peak RSS MiB':>13} {'RSS growth MiB':>15} {'python peak MiB':>16} "
+        f"{'stored traj. MiB':>17} {'s':>7}"
+    )
     for r in rows:
         stored = (r["n_steps"] + 1) * one_step_mib
-        print(f"{r['n_steps']:>6} {r['peak_rss_mib']:>13.1f} {r['rss_growth_mib']:>15.1f} "
-              f"{r['python_peak_mib']:>16.3f} {stored:>17.1f} {r['seconds']:>7.1f}")
+        print(
+            f"{r['n_steps']:>6} {r['peak_rss_mib']:>13.1f} {r['rss_growth_mib']:>15.1f} "
+            f"{r['python_peak_mib']:>16.3f} {stored:>17.1f} {r['seconds']:>7.1f}"
+        )
     short, long = rows
-    print(f"peak RSS ratio 500/100 steps: {long['peak_rss_mib'] / short['peak_rss_mib']:.3f}  "
-          f"(storing the trajectory: {501 / 101:.2f})")
-    print(f"run's RSS growth 500 vs 100 steps: {long['rss_growth_mib']:.1f} MiB vs "
-          f"{short['rss_growth_mib']:.1f} MiB "
-          f"(one step of all samples = {one_step_mib:.1f} MiB)")
+    print(
+        f"peak RSS ratio 500/100 steps: {long['peak_rss_mib'] / short['peak_rss_mib']:.3f}  "
+        f"(storing the trajectory: {501 / 101:.2f})"
+    )
+    print(
+        f"run's RSS growth 500 vs 100 steps: {long['rss_growth_mib']:.1f} MiB vs "
+        f"{short['rss_growth_mib']:.1f} MiB "
+        f"(one step of all samples = {one_step_mib:.1f} MiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,13 @@ def best_of(fn, repeats: int) -> float:
 
 def run(hidden: int, args: argparse.Namespace) -> None:
     model, info = load_albert(
-        "albert-base-v2", init="tf", seed=0, hidden_size=hidden, num_attention_heads=4,
-        intermediate_size=4 * hidden, num_hidden_layers=1,
+        "albert-base-v2",
+        init="tf",
+        seed=0,
+        hidden_size=hidden,
+        num_attention_heads=4,
+        intermediate_size=4 * hidden,
+        num_hidden_layers=1,
     )
     F = AlbertMap(model)
     gen = torch.Generator().manual_seed(0)
@@ -48,21 +53,28 @@ def run(hidden: int, args: argparse.Namespace) -> None:
     F.iterate(x0, 2)  # warm-up
 
     plain = best_of(lambda: F.iterate(x0, args.steps), args.repeats)
-    lle = best_of(lambda: local_exponents(F.step, x0, eps=1.0, tau=args.tau, n_steps=args.steps),
-                  args.repeats)
+    lle = best_of(
+        lambda: local_exponents(F.step, x0, eps=1.0, tau=args.tau, n_steps=args.steps), args.repeats
+    )
     plain_s = best_of(lambda: F.iterate(xs, args.steps), args.repeats)
     lyapunov_spectrum(F.step, xs, k=args.k, n_steps=2)  # warm-up (loads the JVP decompositions)
     spec = best_of(lambda: lyapunov_spectrum(F.step, xs, k=args.k, n_steps=args.steps), args.repeats)
 
-    print(f"\n{info.label()} hidden={hidden} ffn={4 * hidden} tokens={args.tokens} steps={args.steps} "
-          f"threads={torch.get_num_threads()}")
+    print(
+        f"\n{info.label()} hidden={hidden} ffn={4 * hidden} tokens={args.tokens} steps={args.steps} "
+        f"threads={torch.get_num_threads()}"
+    )
     print(f"{'measure':44s} {'seconds':>9s} {'ratio':>7s} {'goal':>7s}")
     print(f"{'plain trajectory, batch %d' % args.batch:44s} {plain:9.3f} {1.0:7.2f}")
-    print(f"{'local exponents (two trajectories), batch %d' % args.batch:44s} {lle:9.3f} "
-          f"{lle / plain:7.2f} {'<= 2.2':>7s}")
+    print(
+        f"{'local exponents (two trajectories), batch %d' % args.batch:44s} {lle:9.3f} "
+        f"{lle / plain:7.2f} {'<= 2.2':>7s}"
+    )
     print(f"{'plain trajectory, batch %d' % args.spectrum_batch:44s} {plain_s:9.3f} {1.0:7.2f}")
-    print(f"{'top-%d spectrum (JVP + QR), batch %d' % (args.k, args.spectrum_batch):44s} {spec:9.3f} "
-          f"{spec / plain_s:7.2f} {'<= %d' % (args.k + 2):>7s}")
+    print(
+        f"{'top-%d spectrum (JVP + QR), batch %d' % (args.k, args.spectrum_batch):44s} {spec:9.3f} "
+        f"{spec / plain_s:7.2f} {'<= %d' % (args.k + 2):>7s}"
+    )
 
 
 def main() -> None:

@@ -60,7 +60,9 @@ def lstsq_window(states, scores, start, length, ridge, device="cpu"):
     y_aug = np.vstack([y, np.zeros((hidden, 2))])
     if device == "cpu":
         return np.linalg.lstsq(x_aug, y_aug, rcond=None)[0]
-    solution = torch.linalg.lstsq(torch.as_tensor(x_aug, device=device), torch.as_tensor(y_aug, device=device)).solution
+    solution = torch.linalg.lstsq(
+        torch.as_tensor(x_aug, device=device), torch.as_tensor(y_aug, device=device)
+    ).solution
     return solution.cpu().numpy()  # .cpu() synchronises, so the timing is honest
 
 
@@ -97,13 +99,18 @@ def main() -> None:
     naive_s = naive_per_window * n_windows
 
     worst = max(
-        np.abs(readout.window(s, length).weights - w).max() / np.abs(w).max() for (s, length), w in zip(windows, refits)
+        np.abs(readout.window(s, length).weights - w).max() / np.abs(w).max()
+        for (s, length), w in zip(windows, refits, strict=True)
     )
-    print(f"grid: {n_windows} windows (start 0..100, length 1..100), {args.samples} train samples, "
-          f"hidden {args.hidden}, device {args.device}, {THREADS} thread(s)")
+    print(
+        f"grid: {n_windows} windows (start 0..100, length 1..100), {args.samples} train samples, "
+        f"hidden {args.hidden}, device {args.device}, {THREADS} thread(s)"
+    )
     print(f"prefix-sum statistics + all windows : {prefix_s:9.2f} s (measured)")
-    print(f"lstsq refit of every window         : {naive_s:9.2f} s "
-          f"(extrapolated from {len(windows)} windows, {naive_per_window * 1e3:.1f} ms each)")
+    print(
+        f"lstsq refit of every window         : {naive_s:9.2f} s "
+        f"(extrapolated from {len(windows)} windows, {naive_per_window * 1e3:.1f} ms each)"
+    )
     print(f"speed-up (lstsq / prefix-sum)       : {naive_s / prefix_s:9.1f} x")
     print(f"max relative weight difference on the sampled windows: {worst:.1e}")
 

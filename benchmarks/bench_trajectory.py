@@ -38,7 +38,9 @@ def measure(way: str, model_name: str, tokens: int, steps: int, device: str, bat
         x0 = F.embed(type("E", (), {"input_ids": ids, "token_type_ids": types})())
         run_trajectory(F, x0, 20, probes=[TokenSpread()], progress=False)  # warm-up
         tic = time.perf_counter()
-        ds = run_trajectory(F, x0, steps, probes=[TokenSpread(), Units(tokens=[0, 1], units=[0, 1])], progress=False)
+        ds = run_trajectory(
+            F, x0, steps, probes=[TokenSpread(), Units(tokens=[0, 1], units=[0, 1])], progress=False
+        )
         elapsed = time.perf_counter() - tic
         assert ds.sizes["step"] == steps + 1
     else:
@@ -49,7 +51,9 @@ def measure(way: str, model_name: str, tokens: int, steps: int, device: str, bat
                 torch.cuda.synchronize()
             tic = time.perf_counter()
             out = model(input_ids=ids, token_type_ids=types, output_hidden_states=True)
-            spread = torch.stack(out.hidden_states, 1).std(2).mean(-1).cpu()  # the same statistic, from all states
+            spread = (
+                torch.stack(out.hidden_states, 1).std(2).mean(-1).cpu()
+            )  # the same statistic, from all states
             elapsed = time.perf_counter() - tic
         assert spread.shape == (batch, steps + 1)
     if device == "cuda":
@@ -60,7 +64,9 @@ def measure(way: str, model_name: str, tokens: int, steps: int, device: str, bat
 
 
 def run_child(*args) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *map(str, args)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *map(str, args)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -77,8 +83,11 @@ def main() -> None:
         way, model, tokens, steps, device, batch = args.child
         print(json.dumps(measure(way, model, int(tokens), int(steps), device, int(batch))))
         return
-    rows = [run_child(way, args.model, args.tokens, steps, args.device, args.batch)
-            for steps in (args.steps, 4 * args.steps) for way in ("runner", "naive")]
+    rows = [
+        run_child(way, args.model, args.tokens, steps, args.device, args.batch)
+        for steps in (args.steps, 4 * args.steps)
+        for way in ("runner", "naive")
+    ]
     print(f"{args.model} (random weights), N={args.tokens}, batch {args.batch}, {args.device}")
     print(f"{'way':8s} {'steps':>7s} {'steps/s':>9s} {'peak MB':>9s}")
     for r in rows:
@@ -86,11 +95,19 @@ def main() -> None:
     for steps in (args.steps, 4 * args.steps):
         runner = next(r for r in rows if r["way"] == "runner" and r["steps"] == steps)
         naive = next(r for r in rows if r["way"] == "naive" and r["steps"] == steps)
-        print(f"T={steps}: speed ratio runner/naive = {runner['steps_per_s'] / naive['steps_per_s']:.2f} (goal >= 1)")
-    r1, r4 = (next(r for r in rows if r["way"] == w and r["steps"] == 4 * args.steps) for w in ("runner", "naive"))
-    r1s, r4s = (next(r for r in rows if r["way"] == w and r["steps"] == args.steps) for w in ("runner", "naive"))
-    print(f"peak memory growth from T={args.steps} to T={4 * args.steps}: runner x{r1['peak_mb'] / r1s['peak_mb']:.2f}, "
-          f"naive x{r4['peak_mb'] / r4s['peak_mb']:.2f} (goal: runner ~1)")
+        print(
+            f"T={steps}: speed ratio runner/naive = {runner['steps_per_s'] / naive['steps_per_s']:.2f} (goal >= 1)"
+        )
+    r1, r4 = (
+        next(r for r in rows if r["way"] == w and r["steps"] == 4 * args.steps) for w in ("runner", "naive")
+    )
+    r1s, r4s = (
+        next(r for r in rows if r["way"] == w and r["steps"] == args.steps) for w in ("runner", "naive")
+    )
+    print(
+        f"peak memory growth from T={args.steps} to T={4 * args.steps}: runner x{r1['peak_mb'] / r1s['peak_mb']:.2f}, "
+        f"naive x{r4['peak_mb'] / r4s['peak_mb']:.2f} (goal: runner ~1)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,48 +42,58 @@ def run(albert: AlbertMap, x0: torch.Tensor, n_steps: int, batch_size: int | Non
 def main() -> None:
     device = resolve_device("auto")
     if device.type != "cuda":
-        print("no GPU visible: this script is meant for one; running a reduced CPU smoke test "
-              "(M=16, 20 steps)",
-              file=sys.stderr)
+        print(
+            "no GPU visible: this script is meant for one; running a reduced CPU smoke test (M=16, 20 steps)",
+            file=sys.stderr,
+        )
     disable_tf32()
     on_gpu = device.type == "cuda"
     n_samples, n_steps = (N_SAMPLES, N_STEPS) if on_gpu else (16, 20)
     tic = time.perf_counter()
     encoded, _ = dynamics_inputs(load_tokenizer(), n_samples, N_TOKENS, seed=0, kind="pair")
-    print(f"inputs: {n_samples} wikitext-2 sentence pairs, N={N_TOKENS}, steps 0..{n_steps - 1}; "
-          f"device {device_name(device)}; float32, TF32 off; inputs in {time.perf_counter() - tic:.1f} s")
+    print(
+        f"inputs: {n_samples} wikitext-2 sentence pairs, N={N_TOKENS}, steps 0..{n_steps - 1}; "
+        f"device {device_name(device)}; float32, TF32 off; inputs in {time.perf_counter() - tic:.1f} s"
+    )
 
     networks = [("random", "tf", 0), ("random", "tf", 1), ("pretrained", None, None)]
-    header = (f"{'network':<34} {'batch':>5} {'s':>6} {'steps/s':>8} {'peak GiB':>8} "
-              + " ".join(f"{'ED@' + str(t):>8}" for t in REPORT_STEPS if t < n_steps)
-              + f" {'collapsed@':>10}")
+    header = (
+        f"{'network':<34} {'batch':>5} {'s':>6} {'steps/s':>8} {'peak GiB':>8} "
+        + " ".join(f"{'ED@' + str(t):>8}" for t in REPORT_STEPS if t < n_steps)
+        + f" {'collapsed@':>10}"
+    )
     print(header)
     reference = None
     for weights, init, seed in networks:
         try:
-            model, info = load_albert("albert-large-v2", weights=weights, init=init or "tf", seed=seed or 0,
-                                      device=device)
+            model, info = load_albert(
+                "albert-large-v2", weights=weights, init=init or "tf", seed=seed or 0, device=device
+            )
         except PretrainedWeightsUnavailable as err:
             print(f"{'albert-large-v2 pretrained':<34} unavailable: {str(err)[:110]}...")
             continue
         albert = AlbertMap(model)
         x0 = albert.embed(encoded.to(device))
-        for batch_size in ((None, n_samples // 4) if reference is None else (None,)):
+        for batch_size in (None, n_samples // 4) if reference is None else (None,):
             result, peak = run(albert, x0, n_steps, batch_size)
             eds = " ".join(f"{result.effective_dimension[t]:>8.2f}" for t in REPORT_STEPS if t < n_steps)
             # first step where the cloud is rounding noise (its ED is then meaningless), '-' if never
             collapsed = str(int(np.argmin(result.resolved))) if not result.resolved.all() else "-"
             eds += f" {collapsed:>10}"
-            print(f"{info.label():<34} {batch_size or n_samples:>5} {result.elapsed_s:>6.1f} "
-                  f"{result.steps_per_second:>8.1f} {peak:>8.2f} {eds}")
+            print(
+                f"{info.label():<34} {batch_size or n_samples:>5} {result.elapsed_s:>6.1f} "
+                f"{result.steps_per_second:>8.1f} {peak:>8.2f} {eds}"
+            )
             if reference is None:
                 reference = result
             elif batch_size is not None:
                 # batches change the float32 kernels' rounding; chaos then amplifies it, so compare
                 # the first steps (where the Gram assembly alone is tested) and the whole run
                 diff = np.abs(result.effective_dimension / reference.effective_dimension - 1)
-                print(f"{'':<34} batches of {batch_size} vs all at once: max relative ED difference "
-                      f"{diff[:11].max():.1e} over steps 0-10, {diff.max():.1e} over all steps")
+                print(
+                    f"{'':<34} batches of {batch_size} vs all at once: max relative ED difference "
+                    f"{diff[:11].max():.1e} over steps 0-10, {diff.max():.1e} over all steps"
+                )
         del model, albert, x0
         if device.type == "cuda":
             torch.cuda.empty_cache()

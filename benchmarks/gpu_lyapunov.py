@@ -72,9 +72,11 @@ def main() -> None:
     F = AlbertMap(model)
     x0, what = inputs(F, n_inputs, n_tokens, device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    print(f"{info.label()} (RANDOM weights) | hidden {F.hidden_size} | N={n_tokens} | inputs: {what} | "
-          f"{name} | "
-          f"float32, TF32 off | torch {torch.__version__}")
+    print(
+        f"{info.label()} (RANDOM weights) | hidden {F.hidden_size} | N={n_tokens} | inputs: {what} | "
+        f"{name} | "
+        f"float32, TF32 off | torch {torch.__version__}"
+    )
 
     rows = []
     x1 = x0[:1]
@@ -86,8 +88,13 @@ def main() -> None:
     )
     plain1 = t_plain1 * spec_steps / plain_steps
     rows.append((f"plain trajectory, 1 input, {spec_steps} steps (from {plain_steps})", plain1, ""))
-    rows.append((f"top-{k} spectrum (JVP+QR every step), 1 input, {spec_steps} steps", t_spec,
-                 f"{t_spec / plain1:.1f}x plain (goal <= {k + 2})"))
+    rows.append(
+        (
+            f"top-{k} spectrum (JVP+QR every step), 1 input, {spec_steps} steps",
+            t_spec,
+            f"{t_spec / plain1:.1f}x plain (goal <= {k + 2})",
+        )
+    )
     lam = spec.mean()
 
     F.iterate(x0, 2)  # warm-up at this batch size
@@ -98,17 +105,26 @@ def main() -> None:
     t_lle, lle = timed(lambda: local_exponents(F.step, x0, eps=1.0, tau=tau, n_steps=lle_steps), device)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     rows.append((f"plain trajectory, {n_inputs} inputs, {lle_steps} steps (from {plain_steps})", plain, ""))
-    rows.append((f"local exponents eps=1 tau={tau}, {n_inputs} inputs, {lle_steps} steps", t_lle,
-                 f"{t_lle / plain:.2f}x plain (goal <= 2.2); peak {peak:.1f} GiB"))
+    rows.append(
+        (
+            f"local exponents eps=1 tau={tau}, {n_inputs} inputs, {lle_steps} steps",
+            t_lle,
+            f"{t_lle / plain:.2f}x plain (goal <= 2.2); peak {peak:.1f} GiB",
+        )
+    )
 
     print(f"{'measure':68s} {'seconds':>9s}  note")
     for label, seconds, note in rows:
         print(f"{label:68s} {seconds:9.2f}  {note}")
-    print(f"spectrum: lambda_1..3 = {', '.join(f'{v:.4f}' for v in lam[:3].tolist())} per step; "
-          f"Kaplan-Yorke (NaN if > k) = {float(spec.kaplan_yorke()[0]):.2f}")
+    print(
+        f"spectrum: lambda_1..3 = {', '.join(f'{v:.4f}' for v in lam[:3].tolist())} per step; "
+        f"Kaplan-Yorke (NaN if > k) = {float(spec.kaplan_yorke()[0]):.2f}"
+    )
     length, censored = lle.chaos_length()
-    print(f"local exponents: mean lambda_0 = {float(lle.exponents[:, 0].mean()):.4f}; median chaos length "
-          f"{float(length.median()):.0f} steps; censored {float(censored.double().mean()):.1%}")
+    print(
+        f"local exponents: mean lambda_0 = {float(lle.exponents[:, 0].mean()):.4f}; median chaos length "
+        f"{float(length.median()):.0f} steps; censored {float(censored.double().mean()):.1%}"
+    )
 
 
 if __name__ == "__main__":

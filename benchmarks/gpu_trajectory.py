@@ -38,8 +38,9 @@ def main(n_steps: int = 100_000, tokens: int = 16, device: str = "cuda") -> None
         steps = n_steps if graph else min(5000, n_steps)
         sync()
         tic = time.perf_counter()
-        ds = run_trajectory(F, x0, steps, probes=probes(), block_size=500, save_every=10_000,
-                            cuda_graph=graph, progress=False)
+        ds = run_trajectory(
+            F, x0, steps, probes=probes(), block_size=500, save_every=10_000, cuda_graph=graph, progress=False
+        )
         sync()
         elapsed = time.perf_counter() - tic
         rows.append((f"runner, cuda_graph={graph}", steps, elapsed, steps / elapsed))
@@ -59,8 +60,10 @@ def main(n_steps: int = 100_000, tokens: int = 16, device: str = "cuda") -> None
     print(f"{'way':32s} {'steps':>8s} {'seconds':>9s} {'steps/s':>10s}")
     for name, steps, sec, rate in rows:
         print(f"{name:32s} {steps:8d} {sec:9.2f} {rate:10.0f}")
-    print(f"{n_steps}-step run: {rows[0][2]:.2f} s (goal < 10 s); speed-up over naive: {rows[0][3] / rows[-1][3]:.1f}x; "
-          f"final spread {final_spread:.3g}")
+    print(
+        f"{n_steps}-step run: {rows[0][2]:.2f} s (goal < 10 s); speed-up over naive: {rows[0][3] / rows[-1][3]:.1f}x; "
+        f"final spread {final_spread:.3g}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ def main(steps: int = 20_000) -> None:
     x0 = F.embed(type("E", (), {"input_ids": ids, "token_type_ids": torch.zeros_like(ids)})())
     print(f"{torch.cuda.get_device_name()}: albert-large-v2 random, N=16, batch 1, {steps} steps, CUDA graph")
     print(f"{'variant':44s} {'s':>7s} {'us/step':>8s} {'100k-step estimate (s)':>24s}")
-    variants = [("cuBLAS, fp32, TF32 off (book default)", "cublas", False),
-                ("cuBLASLt, fp32, TF32 off", "cublaslt", False),
-                ("cuBLAS, TF32 on (not the book's setting)", "cublas", True)]
+    variants = [
+        ("cuBLAS, fp32, TF32 off (book default)", "cublas", False),
+        ("cuBLASLt, fp32, TF32 off", "cublaslt", False),
+        ("cuBLAS, TF32 on (not the book's setting)", "cublas", True),
+    ]
     for name, blas, tf32 in variants:
         torch.backends.cuda.preferred_blas_library(blas)
         torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -52,8 +54,10 @@ def main(steps: int = 20_000) -> None:
         out.copy_(buf)
     torch.cuda.synchronize()
     per = (time.perf_counter() - tic) / 100
-    print(f"reading+writing the layer's weights once ({n_bytes / 2**20:.0f} MiB): {1e6 * per:.1f} us "
-          f"(a bandwidth floor of about {1e6 * per / 2:.1f} us per step for the reads alone)")
+    print(
+        f"reading+writing the layer's weights once ({n_bytes / 2**20:.0f} MiB): {1e6 * per:.1f} us "
+        f"(a bandwidth floor of about {1e6 * per / 2:.1f} us per step for the reads alone)"
+    )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,10 @@ class AlbertMap(nn.Module):
         self.ln_att_w, self.ln_att_b = clone(att.LayerNorm.weight), clone(att.LayerNorm.bias)
         self.w_ffn, self.b_ffn = clone(layer.ffn.weight), clone(layer.ffn.bias)
         self.w_ffn_out, self.b_ffn_out = clone(layer.ffn_output.weight), clone(layer.ffn_output.bias)
-        self.ln_out_w, self.ln_out_b = clone(layer.full_layer_layer_norm.weight), clone(layer.full_layer_layer_norm.bias)
+        self.ln_out_w, self.ln_out_b = (
+            clone(layer.full_layer_layer_norm.weight),
+            clone(layer.full_layer_layer_norm.bias),
+        )
         self.eval()
 
     @property
@@ -120,9 +123,17 @@ class AlbertMap(nn.Module):
             scores = scores + (mask.repeat(reps, 1, 1, 1) if reps > 1 else mask)
         probs = torch.softmax(scores, dim=-1)
         context = (probs @ v).transpose(1, 2).reshape(batch, tokens, hidden)
-        att = F_.layer_norm(x + F_.linear(context, self.w_out, self.b_out), (hidden,), self.ln_att_w, self.ln_att_b, self.eps)
+        att = F_.layer_norm(
+            x + F_.linear(context, self.w_out, self.b_out), (hidden,), self.ln_att_w, self.ln_att_b, self.eps
+        )
         act = F_.gelu(F_.linear(att, self.w_ffn, self.b_ffn), approximate=self.gelu_approximate)
-        out = F_.layer_norm(att + F_.linear(act, self.w_ffn_out, self.b_ffn_out), (hidden,), self.ln_out_w, self.ln_out_b, self.eps)
+        out = F_.layer_norm(
+            att + F_.linear(act, self.w_ffn_out, self.b_ffn_out),
+            (hidden,),
+            self.ln_out_w,
+            self.ln_out_b,
+            self.eps,
+        )
         if internals is not None:
             internals.update(
                 attention_probs=probs, attention_context=context, attention_output=att, ffn_activation=act
@@ -137,7 +148,9 @@ class AlbertMap(nn.Module):
         return torch.tanh(self.pooler(x[:, 0]))
 
     @torch.no_grad()
-    def iterate(self, x: torch.Tensor, n_steps: int, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def iterate(
+        self, x: torch.Tensor, n_steps: int, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """F applied ``n_steps`` times; no recording. x: (batch, tokens, hidden)."""
         for _ in range(n_steps):
             x = self._layer(x, attention_mask, None)

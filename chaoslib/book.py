@@ -71,7 +71,13 @@ def declared_parameters(notebook: Path) -> set[str]:
     import ast
 
     tree = ast.parse(parameters_cell(notebook))
-    return {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    return {
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
 
 
 def image_count(notebook: Path) -> int:
@@ -110,13 +116,19 @@ def _execute_all(names: list[str], profile: str, log) -> dict[str, float]:
         params = profile_parameters(profile, name)
         undeclared = set(params) - declared_parameters(NOTEBOOKS / f"{name}.ipynb")
         if undeclared:
-            raise BuildError(f"profile {profile} sets {sorted(undeclared)} that {name}.ipynb does not declare.")
+            raise BuildError(
+                f"profile {profile} sets {sorted(undeclared)} that {name}.ipynb does not declare."
+            )
         log(f"[execute] {name} ({profile})")
         tic, failed = time.perf_counter(), False
         try:
             papermill.execute_notebook(
-                str(NOTEBOOKS / f"{name}.ipynb"), str(BOOK / f"{name}.ipynb"), parameters=params,
-                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
+                str(NOTEBOOKS / f"{name}.ipynb"),
+                str(BOOK / f"{name}.ipynb"),
+                parameters=params,
+                cwd=str(NOTEBOOKS),
+                kernel_name="python3",
+                progress_bar=False,
             )
         except Exception as err:  # keep going so one run reports every failing notebook
             last_line = str(err).strip().splitlines()[-1] if str(err).strip() else ""
@@ -135,7 +147,11 @@ def page_title(name: str) -> str:
     """The first ``# `` heading of a page (notebook or Markdown)."""
     notebook, markdown = NOTEBOOKS / f"{name}.ipynb", BOOK / f"{name}.md"
     if notebook.exists():
-        sources = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "markdown"]
+        sources = [
+            "".join(c["source"])
+            for c in json.loads(notebook.read_text())["cells"]
+            if c["cell_type"] == "markdown"
+        ]
     else:
         sources = [markdown.read_text()]
     for line in "\n".join(sources).splitlines():
@@ -158,8 +174,17 @@ def check_pdf(pdf: Path, names: list[str]) -> None:
 def _jupyter_book(*args: str) -> None:
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [
-        str(exe), "build", str(BOOK), "--toc", str(TOC), "--config", str(CONFIG), "--path-output", str(BOOK),
-        "--keep-going", *args,
+        str(exe),
+        "build",
+        str(BOOK),
+        "--toc",
+        str(TOC),
+        "--config",
+        str(CONFIG),
+        "--path-output",
+        str(BOOK),
+        "--keep-going",
+        *args,
     ]
     result = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     sys.stdout.write(result.stdout[-4000:])

@@ -22,8 +22,18 @@ WIKIPEDIA_CONFIG = "20231101.en"
 
 # WikiText's tokenisation artefacts, undone so that the text reads like the Wikipedia the authors used
 _DETOK = [
-    (" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."), (" , ", ", "), (" . ", ". "), (" ; ", "; "),
-    (" : ", ": "), (" 's", "'s"), (" n't", "n't"), ("( ", "("), (" )", ")"), (" %", "%"),
+    (" @-@ ", "-"),
+    (" @,@ ", ","),
+    (" @.@ ", "."),
+    (" , ", ", "),
+    (" . ", ". "),
+    (" ; ", "; "),
+    (" : ", ": "),
+    (" 's", "'s"),
+    (" n't", "n't"),
+    ("( ", "("),
+    (" )", ")"),
+    (" %", "%"),
 ]
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
@@ -66,19 +76,31 @@ def _wikipedia_paragraphs(min_chars: int, n: int, seed: int) -> list[str]:
 
 
 def candidate_paragraphs(
-    min_chars: int, source: str = "wikitext-2", split: str = "train", data_dir: str | os.PathLike | None = None,
-    n_hint: int = 1000, seed: int = 0,
+    min_chars: int,
+    source: str = "wikitext-2",
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+    n_hint: int = 1000,
+    seed: int = 0,
 ) -> list[str]:
     """All paragraphs longer than ``min_chars`` characters from ``source`` (a large pool for online)."""
     if source not in SOURCES:
         raise ChaoslibError(f"source={source!r}; use one of {list(SOURCES)}.")
     if source == "wikipedia":
         return _wikipedia_paragraphs(min_chars, n_hint, seed)
-    return [p for p in _wikitext_paragraphs(split, None if data_dir is None else str(data_dir)) if len(p) > min_chars]
+    return [
+        p
+        for p in _wikitext_paragraphs(split, None if data_dir is None else str(data_dir))
+        if len(p) > min_chars
+    ]
 
 
 def sample_paragraphs(
-    n: int, min_chars: int, seed: int = 0, source: str = "wikitext-2", split: str = "train",
+    n: int,
+    min_chars: int,
+    seed: int = 0,
+    source: str = "wikitext-2",
+    split: str = "train",
     data_dir: str | os.PathLike | None = None,
 ) -> list[str]:
     """``n`` distinct paragraphs longer than ``min_chars`` characters, drawn without replacement by ``seed``."""
@@ -98,7 +120,11 @@ def split_sentences(paragraph: str) -> list[str]:
 
 
 def sample_sentence_pairs(
-    n: int, seed: int = 0, min_chars: int = 128, source: str = "wikitext-2", split: str = "train",
+    n: int,
+    seed: int = 0,
+    min_chars: int = 128,
+    source: str = "wikitext-2",
+    split: str = "train",
     data_dir: str | os.PathLike | None = None,
 ) -> list[tuple[str, str]]:
     """``n`` pairs of consecutive sentences (A, B), each from a different paragraph longer than ``min_chars``."""

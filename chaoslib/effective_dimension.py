@@ -190,7 +190,12 @@ def effective_dimension_trajectory(
     ed_host, variance_host = ed.cpu().numpy(), variance.cpu().numpy()  # waits for the device
     elapsed = time.perf_counter() - start
     return EffectiveDimensionTrajectory(
-        np.arange(n_steps + 1), ed_host, variance_host, square_norm.cpu().numpy(), n_samples, elapsed,
+        np.arange(n_steps + 1),
+        ed_host,
+        variance_host,
+        square_norm.cpu().numpy(),
+        n_samples,
+        elapsed,
         float(torch.finfo(x0.dtype).eps),
     )
 
@@ -221,8 +226,11 @@ def network_effective_dimensions(
     runs = []
     for build in networks.values():
         step, x0 = build()
-        runs.append(effective_dimension_trajectory(step, x0, n_steps, batch_size, gram_dtype=gram_dtype,
-                                                   progress=progress))
+        runs.append(
+            effective_dimension_trajectory(
+                step, x0, n_steps, batch_size, gram_dtype=gram_dtype, progress=progress
+            )
+        )
         del step, x0
     return xr.Dataset(
         {

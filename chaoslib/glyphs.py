@@ -97,7 +97,9 @@ def _stroke(char: str, font: str) -> np.ndarray:
         raise ChaoslibError(f"char={char!r}; give one visible character such as 'U'.")
     contours = _flatten_outline(char, font)
     if not contours:
-        raise ChaoslibError(f"the font {font!r} has no outline for {char!r}; choose another character or font.")
+        raise ChaoslibError(
+            f"the font {font!r} has no outline for {char!r}; choose another character or font."
+        )
     # one contour: a closed stroke oriented as documented; several: joined in font order
     stroke = _orient(contours[0]) if len(contours) == 1 else np.concatenate(contours)
     lo, hi = stroke.min(axis=0), stroke.max(axis=0)
@@ -132,7 +134,9 @@ def mix_targets(scores: np.ndarray, start_glyph: np.ndarray, end_glyph: np.ndarr
     if scores.ndim != 1:
         raise ChaoslibError(f"scores must be one-dimensional (batch,), got shape {scores.shape}.")
     if np.any(scores < 0) or np.any(scores > MAX_SCORE) or not np.all(np.isfinite(scores)):
-        raise ChaoslibError(f"scores must lie in [0, {MAX_SCORE}] (STS-B similarity); got {scores.min()}..{scores.max()}.")
+        raise ChaoslibError(
+            f"scores must lie in [0, {MAX_SCORE}] (STS-B similarity); got {scores.min()}..{scores.max()}."
+        )
     if np.shape(start_glyph) != np.shape(end_glyph):
         raise ChaoslibError(f"the glyphs differ in shape: {np.shape(start_glyph)} vs {np.shape(end_glyph)}.")
     weight = (scores / MAX_SCORE)[:, None, None]

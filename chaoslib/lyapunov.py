@@ -369,8 +369,9 @@ def network_exponents(
     labels, exps, lengths, cens = [], [], [], []
     for label, build in networks.items():
         step, x0 = build()
-        result = local_exponents(step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed,
-                                 batch_size=batch_size, progress=progress)
+        result = local_exponents(
+            step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size, progress=progress
+        )
         length, censored = result.chaos_length()
         labels.append(label)
         exps.append(result.exponents.numpy())
@@ -384,8 +385,11 @@ def network_exponents(
             "chaos_length": (("network", "sample"), np.stack(lengths)),
             "censored": (("network", "sample"), np.stack(cens)),
         },
-        coords={"network": labels, "window": np.arange(n_windows),
-                "step": ("window", (np.arange(n_windows) + 1) * tau)},
+        coords={
+            "network": labels,
+            "window": np.arange(n_windows),
+            "step": ("window", (np.arange(n_windows) + 1) * tau),
+        },
         attrs={"eps": float(eps), "tau": int(tau), "n_steps": int(n_steps), "seed": int(seed)},
     )
     finite = np.where(np.isfinite(ds.exponent), ds.exponent, np.nan)
@@ -418,8 +422,9 @@ def eps_sensitivity(
         with warnings.catch_warnings():
             # the resolution is recorded per eps in the result; one warning per eps would repeat it
             warnings.simplefilter("ignore", PerturbationResolutionWarning)
-            result = local_exponents(step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed,
-                                     batch_size=batch_size)
+            result = local_exponents(
+                step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size
+            )
         length, censored = result.chaos_length()
         exps.append(result.exponents.numpy())
         lengths.append(length.numpy())
@@ -433,8 +438,11 @@ def eps_sensitivity(
             "censored": (("eps", "sample"), np.stack(cens)),
             "resolution": (("eps", "sample"), np.stack(res)),
         },
-        coords={"eps": [float(e) for e in eps_values], "window": np.arange(n_windows),
-                "step": ("window", (np.arange(n_windows) + 1) * tau)},
+        coords={
+            "eps": [float(e) for e in eps_values],
+            "window": np.arange(n_windows),
+            "step": ("window", (np.arange(n_windows) + 1) * tau),
+        },
         attrs={"tau": int(tau), "n_steps": int(n_steps), "seed": int(seed), "dtype": str(x0.dtype)},
     )
 

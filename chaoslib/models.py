@@ -70,11 +70,15 @@ def _unavailable(name: str, why: str) -> PretrainedWeightsUnavailable:
     )
 
 
-def _from_pretrained(cls: type, name: str, weights_dir: str | os.PathLike | None, **kwargs) -> tuple[nn.Module, str]:
+def _from_pretrained(
+    cls: type, name: str, weights_dir: str | os.PathLike | None, **kwargs
+) -> tuple[nn.Module, str]:
     if weights_dir is not None:
         path = Path(weights_dir)
         if not (path / "config.json").exists():
-            raise ChaoslibError(f"weights_dir={str(path)!r} holds no config.json; point it at a saved model folder.")
+            raise ChaoslibError(
+                f"weights_dir={str(path)!r} holds no config.json; point it at a saved model folder."
+            )
         return cls.from_pretrained(str(path), **kwargs), str(path)
     repo = hub_id(name)
     try:  # the local cache first: no network, instant

@@ -21,7 +21,17 @@ from chaoslib.models import ModelInfo
 from chaoslib.settings import REPO_ROOT
 from chaoslib.store import read_json, write_json
 
-PACKAGES = ("chaoslib", "torch", "transformers", "numpy", "scipy", "xarray", "matplotlib", "tokenizers", "datasets")
+PACKAGES = (
+    "chaoslib",
+    "torch",
+    "transformers",
+    "numpy",
+    "scipy",
+    "xarray",
+    "matplotlib",
+    "tokenizers",
+    "datasets",
+)
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
@@ -145,11 +155,20 @@ def report_target(
     path = Path(results_dir) / "targets" / f"{target_id}.json"
     write_json(
         path,
-        {"id": target_id, "claim": claim, "measured": measured, "holds": holds, "note": note, "chapter": chapter},
+        {
+            "id": target_id,
+            "claim": claim,
+            "measured": measured,
+            "holds": holds,
+            "note": note,
+            "chapter": chapter,
+        },
     )
     return path
 
 
 def load_targets(results_dir: str | os.PathLike) -> list[dict]:
-    files = sorted(Path(results_dir).glob("targets/*.json"), key=lambda p: int("".join(filter(str.isdigit, p.stem)) or 0))
+    files = sorted(
+        Path(results_dir).glob("targets/*.json"), key=lambda p: int("".join(filter(str.isdigit, p.stem)) or 0)
+    )
     return [read_json(p) for p in files]

@@ -82,8 +82,12 @@ def token_trajectories(
     for lo in range(0, x0.shape[0], batch_size):
         mask = None if attention_mask is None else attention_mask[lo : lo + batch_size]
         ds = run_trajectory(
-            step, x0[lo : lo + batch_size], n_steps, probes=(Units(tokens=[token], units=None, name="token"),),
-            attention_mask=mask, progress=progress,
+            step,
+            x0[lo : lo + batch_size],
+            n_steps,
+            probes=(Units(tokens=[token], units=None, name="token"),),
+            attention_mask=mask,
+            progress=progress,
         )
         out.append(ds["token"].values[:, :, 0, :].astype(np.float32, copy=False))
     return np.concatenate(out)
@@ -122,7 +126,9 @@ class ReadoutStatistics:
         return 0 if self._gram is None else self._gram.shape[1] - 1
 
     @torch.no_grad()
-    def update(self, states: np.ndarray | torch.Tensor, scores: np.ndarray | Sequence[float]) -> ReadoutStatistics:
+    def update(
+        self, states: np.ndarray | torch.Tensor, scores: np.ndarray | Sequence[float]
+    ) -> ReadoutStatistics:
         """Add samples. states: (batch, steps, hidden); scores: (batch,) in [0, 5]."""
         h = torch.as_tensor(states).to(device=self.device, dtype=torch.float64)
         s = torch.as_tensor(np.asarray(scores, dtype=np.float64), device=self.device)
@@ -138,7 +144,9 @@ class ReadoutStatistics:
             )
         if not torch.isfinite(h).all():
             raise ChaoslibError("states contain NaN or inf; the trajectory diverged or was not filled.")
-        features = torch.cat([h, torch.ones_like(h[..., :1])], dim=-1).transpose(0, 1)  # (steps, batch, hidden+1)
+        features = torch.cat([h, torch.ones_like(h[..., :1])], dim=-1).transpose(
+            0, 1
+        )  # (steps, batch, hidden+1)
         u, v = 1.0 - s / MAX_SCORE, s / MAX_SCORE
         gram = features.transpose(1, 2) @ features
         a, b = torch.einsum("tbd,b->td", features, u), torch.einsum("tbd,b->td", features, v)
@@ -171,19 +179,27 @@ class ReadoutStatistics:
             return prefix[first + length : first + length + n] - prefix[first : first + n]  # views, no gather
         return prefix[starts + length] - prefix[starts]
 
-    def window_cross(self, starts: torch.Tensor, start_glyph: torch.Tensor, end_glyph: torch.Tensor) -> torch.Tensor:
+    def window_cross(
+        self, starts: torch.Tensor, start_glyph: torch.Tensor, end_glyph: torch.Tensor
+    ) -> torch.Tensor:
         """sum_i sum_k [h_i(start+k); 1] y_i(k)^T for each start. glyphs: (L, 2). Returns (len(starts), hidden+1, 2)."""
         steps = starts[:, None] + torch.arange(start_glyph.shape[0], device=starts.device)
         weighted = torch.cat([self.a[steps], self.b[steps]], dim=1)  # (starts, 2L, hidden+1)
         return weighted.transpose(1, 2) @ torch.cat([start_glyph, end_glyph])
 
-    def target_moments(self, start_glyph: torch.Tensor, end_glyph: torch.Tensor) -> tuple[float, torch.Tensor]:
+    def target_moments(
+        self, start_glyph: torch.Tensor, end_glyph: torch.Tensor
+    ) -> tuple[float, torch.Tensor]:
         """sum_{i,k} ||y_i(k)||^2 and the mean target point (2,) of a window whose glyphs are (L, 2)."""
         w = self.weight_sums
         total = (
-            w["uu"] * (start_glyph**2).sum() + 2 * w["uv"] * (start_glyph * end_glyph).sum() + w["vv"] * (end_glyph**2).sum()
+            w["uu"] * (start_glyph**2).sum()
+            + 2 * w["uv"] * (start_glyph * end_glyph).sum()
+            + w["vv"] * (end_glyph**2).sum()
         )
-        mean = (w["u"] * start_glyph.sum(0) + w["v"] * end_glyph.sum(0)) / (self.n_samples * start_glyph.shape[0])
+        mean = (w["u"] * start_glyph.sum(0) + w["v"] * end_glyph.sum(0)) / (
+            self.n_samples * start_glyph.shape[0]
+        )
         return float(total), mean
 
 
@@ -234,8 +250,13 @@ def collect_readout_statistics(
     for lo in range(0, len(encoded), batch_size):
         batch = encoded[lo : lo + batch_size].to(device)
         states = token_trajectories(
-            step, step.embed(batch), n_steps, token=token,
-            attention_mask=batch.attention_mask if masked else None, batch_size=batch_size, progress=progress,
+            step,
+            step.embed(batch),
+            n_steps,
+            token=token,
+            attention_mask=batch.attention_mask if masked else None,
+            batch_size=batch_size,
+            progress=progress,
         )
         stats.update(states, scores[lo : lo + batch_size])
         if keep_states:
@@ -262,7 +283,9 @@ class WindowFit:
                 f"states must be (batch, steps, hidden) with steps up to {self.start + self.length - 1}, "
                 f"got shape {np.shape(states)}."
             )
-        window = np.asarray(states[:, self.start : self.start + self.length], dtype=np.float64)  # slice, then convert
+        window = np.asarray(
+            states[:, self.start : self.start + self.length], dtype=np.float64
+        )  # slice, then convert
         return window @ self.weights[:-1] + self.weights[-1]
 
 
@@ -294,7 +317,9 @@ class WindowedReadout:
         if self.starts.size == 0 or self.starts.min() < 0:
             raise ChaoslibError(f"starts must be a non-empty range of steps >= 0, got {list(starts)[:5]}...")
         if self.lengths.size == 0 or self.lengths.min() < 1:
-            raise ChaoslibError(f"lengths must be a non-empty range of lengths >= 1, got {list(lengths)[:5]}...")
+            raise ChaoslibError(
+                f"lengths must be a non-empty range of lengths >= 1, got {list(lengths)[:5]}..."
+            )
         if not ridge > 0:
             raise ChaoslibError(
                 f"ridge={ridge}; it must be > 0: [h; 1] of a LayerNorm output is exactly collinear. Try 1e-6..1e-2."
@@ -333,7 +358,9 @@ class WindowedReadout:
         return torch.cholesky_solve(cross, chol), alpha
 
     @staticmethod
-    def _nmse(stats: ReadoutStatistics, weights, starts, length, start_glyph, end_glyph, gram=None, cross=None):
+    def _nmse(
+        stats: ReadoutStatistics, weights, starts, length, start_glyph, end_glyph, gram=None, cross=None
+    ):
         """Normalised squared error (n,) of weights (n, hidden+1, 2) on the windows of ``stats``."""
         if gram is None:
             gram = stats.window_gram(starts, length)
@@ -370,14 +397,18 @@ class WindowedReadout:
             cross = train.window_cross(starts, *glyphs)
             weights, _ = self._solve(train, starts, int(length), gram, cross)
             nmse[valid, j] = self._nmse(dev, weights, starts, int(length), *glyphs).cpu().numpy()
-            train_nmse[valid, j] = self._nmse(train, weights, starts, int(length), *glyphs, gram, cross).cpu().numpy()
+            train_nmse[valid, j] = (
+                self._nmse(train, weights, starts, int(length), *glyphs, gram, cross).cpu().numpy()
+            )
         coords = {"start": self.starts, "length": self.lengths}
         blind = [self.score_blind_nmse(dev, int(length)) for length in self.lengths]
         self.score_blind_nmse_ = xr.DataArray(
             blind, dims=("length",), coords={"length": self.lengths}, name="score_blind_nmse"
         )
         self.nmse_ = xr.DataArray(nmse, dims=("start", "length"), coords=coords, name="dev_nmse")
-        self.train_nmse_ = xr.DataArray(train_nmse, dims=("start", "length"), coords=coords, name="train_nmse")
+        self.train_nmse_ = xr.DataArray(
+            train_nmse, dims=("start", "length"), coords=coords, name="train_nmse"
+        )
         i, j = np.unravel_index(np.nanargmin(nmse), nmse.shape)
         self.best_start_, self.best_length_ = int(self.starts[i]), int(self.lengths[j])
         self.best_nmse_ = float(nmse[i, j])
@@ -406,7 +437,9 @@ class WindowedReadout:
         start = self.best_start_ if start is None else int(start)
         length = self.best_length_ if length is None else int(length)
         if start < 0 or length < 1 or start + length > self.train_.n_steps:
-            raise ChaoslibError(f"window start={start}, length={length} is outside the {self.train_.n_steps} recorded steps.")
+            raise ChaoslibError(
+                f"window start={start}, length={length} is outside the {self.train_.n_steps} recorded steps."
+            )
         starts = torch.tensor([start], device=self.train_.device)
         weights, alpha = self._solve(self.train_, starts, length)
         return WindowFit(start, length, weights[0].cpu().numpy(), float(alpha[0]))

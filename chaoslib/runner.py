@@ -51,8 +51,11 @@ def _fingerprint(step: StepFn, x0: torch.Tensor, **fields) -> dict:
     """What identifies a run: x0, the map's weights (when it has parameters) and the settings."""
     params = list(step.parameters()) if isinstance(step, torch.nn.Module) else []
     return {
-        "x0_sha256": _sha([x0]), "map_sha256": _sha(params) if params else repr(step),
-        "shape": list(x0.shape), "dtype": str(x0.dtype), **fields,
+        "x0_sha256": _sha([x0]),
+        "map_sha256": _sha(params) if params else repr(step),
+        "shape": list(x0.shape),
+        "dtype": str(x0.dtype),
+        **fields,
     }
 
 
@@ -67,7 +70,8 @@ class _Recorder:
 
     def _allocate(self, values: list[torch.Tensor]) -> None:
         self.bufs = [
-            torch.empty((v.shape[0], self.block_size, *v.shape[1:]), dtype=v.dtype, device=v.device) for v in values
+            torch.empty((v.shape[0], self.block_size, *v.shape[1:]), dtype=v.dtype, device=v.device)
+            for v in values
         ]
 
     def _run(self, n_steps: int) -> None:
@@ -77,7 +81,7 @@ class _Recorder:
             values = [probe(x, internals) for probe in self.probes]
             if self.bufs is None:
                 self._allocate(values)
-            for value, buf in zip(values, self.bufs):
+            for value, buf in zip(values, self.bufs, strict=True):
                 buf[:, i].copy_(value)
         self.x.copy_(x)
 
@@ -108,7 +112,7 @@ class _Recorder:
 
 def _chunk_dataset(probes, values, start_step: int, coords_extra) -> xr.Dataset:
     steps = np.arange(start_step, start_step + values[0].shape[1])
-    data_vars = {p.name: (("sample", "step", *p.dims()), v) for p, v in zip(probes, values)}
+    data_vars = {p.name: (("sample", "step", *p.dims()), v) for p, v in zip(probes, values, strict=True)}
     return xr.Dataset(data_vars, coords={"step": steps, **coords_extra})
 
 
@@ -176,8 +180,13 @@ def run_trajectory(
     chunks: list[xr.Dataset] = []
     if out_path is not None:
         meta = _fingerprint(
-            step, x0, n_steps=n_steps, block_size=block_size, save_every=save_every,
-            probes=[repr(p) for p in probes], masked=attention_mask is not None,
+            step,
+            x0,
+            n_steps=n_steps,
+            block_size=block_size,
+            save_every=save_every,
+            probes=[repr(p) for p in probes],
+            masked=attention_mask is not None,
         )
         start, x = _resume(out_path, meta, x0)
     first_values = _initial_values(probes, x0) if start == 0 else None
@@ -202,7 +211,7 @@ def run_trajectory(
             if first_values is not None:  # prepend t=0 to the first chunk
                 values = [
                     np.concatenate([fv if fv is not None else np.full_like(v[:, :1], np.nan), v], axis=1)
-                    for fv, v in zip(first_values, values)
+                    for fv, v in zip(first_values, values, strict=True)
                 ]
                 chunk_start, first_values = 0, None
             chunk = _chunk_dataset(probes, values, chunk_start, coords_extra)

@@ -66,15 +66,24 @@ class LyapunovSpectrum:
                 "window_exponent": (("sample", "window", "index"), self.window_exponents.numpy()),
                 "kaplan_yorke": (("sample",), self.kaplan_yorke().numpy()),
             },
-            coords={"index": np.arange(1, self.k + 1), "window": np.arange(n_windows),
-                    "step": ("window", self.window_steps.numpy())},
-            attrs={"k": self.k, "n_steps": self.n_steps, "n_transient": self.n_transient,
-                   "window": self.window, "qr_every": self.qr_every},
+            coords={
+                "index": np.arange(1, self.k + 1),
+                "window": np.arange(n_windows),
+                "step": ("window", self.window_steps.numpy()),
+            },
+            attrs={
+                "k": self.k,
+                "n_steps": self.n_steps,
+                "n_transient": self.n_transient,
+                "window": self.window,
+                "qr_every": self.qr_every,
+            },
         )
 
 
-def initial_tangents(n_samples: int, state_shape: tuple[int, ...], k: int, seed: int,
-                     first_sample: int = 0) -> torch.Tensor:
+def initial_tangents(
+    n_samples: int, state_shape: tuple[int, ...], k: int, seed: int, first_sample: int = 0
+) -> torch.Tensor:
     """(k, n_samples, *state_shape) float64 orthonormal tangent vectors per sample.
 
     Sample i draws from ``numpy.random.default_rng([seed, i])``: the first vector is the same
@@ -198,7 +207,10 @@ def lyapunov_spectrum(
         exponents=window_exponents.mean(1),
         window_exponents=window_exponents,
         window_steps=torch.arange(1, n_windows + 1) * window,
-        k=int(k), n_steps=int(n_steps), n_transient=int(n_transient), window=int(window),
+        k=int(k),
+        n_steps=int(n_steps),
+        n_transient=int(n_transient),
+        window=int(window),
         qr_every=int(qr_every),
     )
 

@@ -67,7 +67,7 @@ def _encode_attrs(attrs: dict) -> dict:
 
 def _decode_attrs(attrs: dict) -> dict:
     return {
-        k: json.loads(v[len(_JSON_PREFIX):]) if isinstance(v, str) and v.startswith(_JSON_PREFIX) else v
+        k: json.loads(v[len(_JSON_PREFIX) :]) if isinstance(v, str) and v.startswith(_JSON_PREFIX) else v
         for k, v in attrs.items()
     }
 

@@ -158,8 +158,9 @@ def network_synchronisation(
     for build in networks.values():
         step, x0 = build()
         run = run_trajectory(step, x0, n_steps, probes=(TokenSpread(),), progress=progress)
-        result = local_exponents(step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed,
-                                 batch_size=batch_size, progress=progress)
+        result = local_exponents(
+            step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size, progress=progress
+        )
         length, cens = chaos_length(result.exponents, tau, n_steps)
         spreads.append(run["token_spread"].values)
         exponents.append(result.exponents.cpu().numpy())
@@ -177,7 +178,9 @@ def network_synchronisation(
             "steps_per_second": ("network", speeds),
         },
         coords={
-            "network": list(networks), "step": np.arange(n_steps + 1), "window": np.arange(n_windows),
+            "network": list(networks),
+            "step": np.arange(n_steps + 1),
+            "window": np.arange(n_windows),
             "window_end": ("window", (np.arange(n_windows) + 1) * tau),
         },
         attrs={"tau": int(tau), "eps": float(eps), "seed": int(seed), "n_steps": int(n_steps)},

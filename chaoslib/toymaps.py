@@ -60,8 +60,9 @@ class HenonMap:
         x, y = state[:, 0], state[:, 1]
         return torch.stack([1.0 - self.a * x * x + y, self.b * x], dim=1)
 
-    def initial_states(self, batch: int, seed: int = 0, dtype: torch.dtype = torch.float64,
-                       n_transient: int = 200) -> torch.Tensor:
+    def initial_states(
+        self, batch: int, seed: int = 0, dtype: torch.dtype = torch.float64, n_transient: int = 200
+    ) -> torch.Tensor:
         """(batch, 2) points on the attractor: small random starts near the origin (inside the
         basin), iterated ``n_transient`` steps."""
         rng = np.random.default_rng(seed)
@@ -96,10 +97,14 @@ class Lorenz63:
         # c * f(s) as linear part + x * (0, -z, y), written with products of tensors only:
         # scalar-times-tensor operations are ~10x slower under forward-mode AD in torch 2.x,
         # and the tangent propagation of the spectrum goes through this map at every step.
-        lin = torch.tensor([[-self.sigma, self.sigma, 0.0], [self.rho, -1.0, 0.0], [0.0, 0.0, -self.beta]],
-                           dtype=s.dtype, device=s.device)
-        quad = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]],
-                            dtype=s.dtype, device=s.device)
+        lin = torch.tensor(
+            [[-self.sigma, self.sigma, 0.0], [self.rho, -1.0, 0.0], [0.0, 0.0, -self.beta]],
+            dtype=s.dtype,
+            device=s.device,
+        )
+        quad = torch.tensor(
+            [[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype=s.dtype, device=s.device
+        )
         return F.linear(s, c * lin) + s[:, :1] * F.linear(s, c * quad)
 
     def __call__(self, s: torch.Tensor) -> torch.Tensor:
@@ -112,8 +117,9 @@ class Lorenz63:
         weights = torch.tensor([[2.0, 4.0, 2.0, 1.0]], dtype=s.dtype, device=s.device) / 6.0
         return s + F.linear(torch.stack([k1, k2, k3, k4], dim=-1), weights)[..., 0]
 
-    def initial_states(self, batch: int, seed: int = 0, dtype: torch.dtype = torch.float64,
-                       transient_time: float = 20.0) -> torch.Tensor:
+    def initial_states(
+        self, batch: int, seed: int = 0, dtype: torch.dtype = torch.float64, transient_time: float = 20.0
+    ) -> torch.Tensor:
         """(batch, 3) points on the attractor: random starts near (1, 1, 20), run for ``transient_time``."""
         rng = np.random.default_rng(seed)
         s = torch.from_numpy(np.array([1.0, 1.0, 20.0]) + rng.normal(scale=1.0, size=(batch, 3))).to(dtype)

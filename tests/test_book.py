@@ -9,7 +9,14 @@ import types
 
 import pytest
 
-from chaoslib.book import NOTEBOOKS, PROFILES, declared_parameters, notebook_names, profile_parameters, toc_files
+from chaoslib.book import (
+    NOTEBOOKS,
+    PROFILES,
+    declared_parameters,
+    notebook_names,
+    profile_parameters,
+    toc_files,
+)
 
 CHAPTERS = [name for name in notebook_names() if name not in ("results", "reproducibility")]
 
@@ -77,7 +84,10 @@ def test_colab_parameters(monkeypatch):
     assert colab_parameters(CHAPTERS[0], "offline") == {}
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     params = colab_parameters(CHAPTERS[0], "offline")
-    assert params["profile"] == "paper" and params == {**profile_parameters("paper", CHAPTERS[0]), "profile": "paper"}
+    assert params["profile"] == "paper" and params == {
+        **profile_parameters("paper", CHAPTERS[0]),
+        "profile": "paper",
+    }
     assert colab_parameters(CHAPTERS[0], "paper") == {}
 
 

@@ -29,7 +29,9 @@ def tiny_book(tmp_path, monkeypatch):
 
     def make(chapters: dict[str, tuple[str, ...]]):
         toc = "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: {n}\n" for n in chapters)
-        (tmp_path / "_toc.yml").write_text(toc.replace("chapters:", "parts:\n  - chapters:").replace("\n  - file", "\n      - file"))
+        (tmp_path / "_toc.yml").write_text(
+            toc.replace("chapters:", "parts:\n  - chapters:").replace("\n  - file", "\n      - file")
+        )
         for name, sources in chapters.items():
             _notebook(notebooks / f"{name}.ipynb", *sources)
         return pages

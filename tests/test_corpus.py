@@ -23,7 +23,10 @@ def test_pairs_are_consecutive_sentences():
 
 
 def test_detokenize():
-    assert detokenize_wikitext(" a 1 @,@ 000 @-@ strong army , it 's large . ") == "a 1,000-strong army, it's large."
+    assert (
+        detokenize_wikitext(" a 1 @,@ 000 @-@ strong army , it 's large . ")
+        == "a 1,000-strong army, it's large."
+    )
 
 
 def test_dynamics_inputs_shapes(tokenizer):

@@ -77,8 +77,14 @@ def test_trajectory_on_albert_passes_mask_per_batch():
     from chaoslib.models import load_albert
 
     model, _ = load_albert(
-        "albert-base-v2", init="mlm", seed=0, hidden_size=32, num_attention_heads=4, intermediate_size=64,
-        num_hidden_layers=1, embedding_size=16,
+        "albert-base-v2",
+        init="mlm",
+        seed=0,
+        hidden_size=32,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        embedding_size=16,
     )
     albert = AlbertMap(model)
     x0 = torch.randn(10, 6, 32, generator=torch.Generator().manual_seed(2))

@@ -51,6 +51,7 @@ def test_glyph_points_are_evenly_spaced_along_the_outline(char):
 def test_glyphs_are_distinct_and_recognisable():
     u, s = glyph("U", 200), glyph("S", 200)
     assert np.mean(np.linalg.norm(u - s, axis=1)) > 0.1
+
     # a vertical line through the middle crosses the outline of U's bottom bar twice and S's
     # three bars six times; a horizontal one crosses U's two arms four times and S's spine twice
     def crossings(points, axis, level=0.5):

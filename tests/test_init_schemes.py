@@ -63,7 +63,7 @@ def test_seed_reproducible_and_distinct(init):
     a, _ = tiny_model(init=init, seed=5)
     b, _ = tiny_model(init=init, seed=5)
     c, _ = tiny_model(init=init, seed=6)
-    for (name, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb), name
     assert not torch.equal(
         params(a)["encoder.albert_layer_groups.0.albert_layers.0.ffn.weight"],

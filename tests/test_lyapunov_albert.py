@@ -31,8 +31,11 @@ from chaoslib.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
 from chaoslib.tokenization import encode, load_tokenizer
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
-TEXTS = ["The cat sat on the mat.", "Chaos in transformers is transient.",
-         "A third sentence, somewhat longer."]
+TEXTS = [
+    "The cat sat on the mat.",
+    "Chaos in transformers is transient.",
+    "A third sentence, somewhat longer.",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
@@ -102,7 +105,7 @@ def test_kaplan_yorke_of_an_albert_spectrum_is_consistent(encoded):
     assert torch.isfinite(lam).all()
     d = spectrum.kaplan_yorke()
     # by definition: the partial sums up to floor(D) are >= 0 and the next one is < 0
-    for lam_i, d_i in zip(spectrum.exponents, d):
+    for lam_i, d_i in zip(spectrum.exponents, d, strict=True):
         if math.isnan(d_i):
             assert torch.cumsum(torch.sort(lam_i, descending=True).values, 0)[-1] >= 0
             continue
@@ -135,8 +138,9 @@ def test_network_exponents_dataset_and_comparison(encoded):
 
 
 def test_masked_variant_tiles_the_mask_over_both_copies(encoded):
-    network = AlbertNetwork(encoded, attention_mask=True, model_name="albert-base-v2", init="mlm",
-                            dtype="float64", **TINY)
+    network = AlbertNetwork(
+        encoded, attention_mask=True, model_name="albert-base-v2", init="mlm", dtype="float64", **TINY
+    )
     step, F, x0 = network.build()
     masked = local_exponents(step, x0, eps=1e-7, tau=2, n_steps=4)
     unmasked = local_exponents(F.step, x0, eps=1e-7, tau=2, n_steps=4)

@@ -113,12 +113,14 @@ def test_kaplan_yorke_by_hand():
 
 
 def test_chaos_length_convention():
-    lam = torch.tensor([
-        [0.3, 0.2, -0.1, 0.4],   # first negative window k=2 -> l = 2 tau
-        [-0.1, 0.5, 0.5, 0.5],   # contracting from the start -> l = 0
-        [0.1, 0.1, 0.1, 0.1],    # never negative -> censored at n_steps
-        [0.1, 0.0, 0.1, -1.0],   # zero is not negative
-    ])
+    lam = torch.tensor(
+        [
+            [0.3, 0.2, -0.1, 0.4],  # first negative window k=2 -> l = 2 tau
+            [-0.1, 0.5, 0.5, 0.5],  # contracting from the start -> l = 0
+            [0.1, 0.1, 0.1, 0.1],  # never negative -> censored at n_steps
+            [0.1, 0.0, 0.1, -1.0],  # zero is not negative
+        ]
+    )
     length, censored = chaos_length(lam, tau=10, n_steps=40)
     assert length.tolist() == [20.0, 0.0, 40.0, 30.0]
     assert censored.tolist() == [False, False, True, False]

@@ -33,7 +33,9 @@ def test_tiny_map_equals_transformers(encoded, dtype, tol, n_layers):
 
 @pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-10)])
 def test_base_architecture_map_equals_transformers(encoded, dtype, tol):
-    model, _ = load_albert("albert-base-v2", weights="random", init="tf", seed=1, dtype=dtype, num_hidden_layers=4)
+    model, _ = load_albert(
+        "albert-base-v2", weights="random", init="tf", seed=1, dtype=dtype, num_hidden_layers=4
+    )
     F = AlbertMap(model)
     x = F.iterate(F.embed(encoded), 4)
     assert rel_err(x, reference(model, encoded, mask=False)) < tol
@@ -63,7 +65,9 @@ def test_internals_match_transformers_attention(encoded):
     x0 = F.embed(encoded)
     x1, internals = F.step_with_internals(x0)
     with torch.no_grad():
-        out = model(input_ids=encoded.input_ids, token_type_ids=encoded.token_type_ids, output_attentions=True)
+        out = model(
+            input_ids=encoded.input_ids, token_type_ids=encoded.token_type_ids, output_attentions=True
+        )
     torch.testing.assert_close(internals["attention_probs"], out.attentions[0])
     torch.testing.assert_close(x1, out.last_hidden_state)
     assert internals["ffn_activation"].shape == (*x0.shape[:2], model.config.intermediate_size)

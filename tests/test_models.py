@@ -16,7 +16,10 @@ def test_eight_architectures_known_offline():
     assert len(ALBERT_NAMES) == 8
     large = albert_config("albert-large-v2")
     assert (large.hidden_size, large.num_attention_heads, large.intermediate_size, large.embedding_size) == (
-        1024, 16, 4096, 128,
+        1024,
+        16,
+        4096,
+        128,
     )
     assert large.hidden_act == "gelu_new" and large.vocab_size == 30000
     xx = albert_config("albert-xxlarge-v1")
@@ -56,7 +59,7 @@ def test_pretrained_from_a_local_folder(tmp_path):
     model.save_pretrained(tmp_path)
     loaded, info = load_albert("albert-base-v2", weights="pretrained", weights_dir=tmp_path)
     assert info.weights == "pretrained" and info.source == str(tmp_path)
-    for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
+    for (name, a), b in zip(model.named_parameters(), loaded.parameters(), strict=True):
         assert torch.equal(a, b), name
 
 

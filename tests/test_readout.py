@@ -95,9 +95,13 @@ def test_layernorm_states_are_solvable_with_the_default_ridge():
     train, dev = toy_split(30, seed=5, layernorm=True), toy_split(10, seed=6, layernorm=True)
     x, _ = design(*train, 0, 8)
     assert np.linalg.matrix_rank(x) == HIDDEN  # one less than the number of columns
-    readout = WindowedReadout(starts=[0], lengths=[8]).fit(readout_statistics(*train), readout_statistics(*dev))
+    readout = WindowedReadout(starts=[0], lengths=[8]).fit(
+        readout_statistics(*train), readout_statistics(*dev)
+    )
     reference = lstsq_window(*train, 0, 8, ridge=readout.ridge)
-    np.testing.assert_allclose(readout.window().weights, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
+    np.testing.assert_allclose(
+        readout.window().weights, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max()
+    )
 
 
 def test_grid_marks_impossible_windows_and_finds_the_minimum(fitted):
@@ -107,7 +111,9 @@ def test_grid_marks_impossible_windows_and_finds_the_minimum(fitted):
     assert np.all(np.isnan(nmse[starts + lengths > STEPS]))
     assert np.all(np.isfinite(nmse[starts + lengths <= STEPS]))
     assert readout.best_nmse_ == np.nanmin(nmse)
-    assert readout.nmse_.sel(start=readout.best_start_, length=readout.best_length_).item() == readout.best_nmse_
+    assert (
+        readout.nmse_.sel(start=readout.best_start_, length=readout.best_length_).item() == readout.best_nmse_
+    )
     # a readout that sees the score (states carry sin(f t + s)) beats the constant dot on train
     assert np.nanmin(readout.train_nmse_.values) < 0.5
 
@@ -162,15 +168,26 @@ def test_collect_statistics_from_an_albert_map_matches_direct_iteration():
     from chaoslib.models import load_albert
     from chaoslib.tokenization import encode, load_tokenizer
 
-    model, _ = load_albert("albert-base-v2", hidden_size=32, num_attention_heads=4, intermediate_size=64,
-                           num_hidden_layers=1, seed=0)
+    model, _ = load_albert(
+        "albert-base-v2",
+        hidden_size=32,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        seed=0,
+    )
     F = AlbertMap(model)
-    enc = encode(load_tokenizer(), ["a cat sat.", "it rains today", "hello"], ["a dog sat.", "sun", "hi there"],
-                 n_tokens=12)
+    enc = encode(
+        load_tokenizer(),
+        ["a cat sat.", "it rains today", "hello"],
+        ["a dog sat.", "sun", "hi there"],
+        n_tokens=12,
+    )
     scores = np.array([4.0, 0.5, 2.0])
     for masked in (False, True):
-        stats, states = collect_readout_statistics(F, enc, scores, n_steps=5, masked=masked, batch_size=2,
-                                                   keep_states=True)
+        stats, states = collect_readout_statistics(
+            F, enc, scores, n_steps=5, masked=masked, batch_size=2, keep_states=True
+        )
         x = F.embed(enc)
         expected = [x[:, 0]]
         for _ in range(5):

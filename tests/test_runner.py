@@ -15,8 +15,12 @@ from chaoslib.store import load_dataset, save_dataset
 def test_records_equal_plain_iteration(tiny_map, encoded):
     x0 = tiny_map.embed(encoded)
     ds = run_trajectory(
-        tiny_map, x0, 23, probes=[FullState(), Units(tokens=[0, 2], units=[1, 5]), TokenSpread(), StateNorm()],
-        block_size=5, progress=False,
+        tiny_map,
+        x0,
+        23,
+        probes=[FullState(), Units(tokens=[0, 2], units=[1, 5]), TokenSpread(), StateNorm()],
+        block_size=5,
+        progress=False,
     )
     assert ds.sizes["step"] == 24 and list(ds.step.values) == list(range(24))
     x, states = x0, [x0]
@@ -27,7 +31,9 @@ def test_records_equal_plain_iteration(tiny_map, encoded):
     np.testing.assert_allclose(ds.state.values, ref, rtol=0, atol=0)
     np.testing.assert_allclose(ds.units.values, ref[:, :, [0, 2]][:, :, :, [1, 5]])
     np.testing.assert_allclose(ds.token_spread.values, ref.std(axis=2).mean(axis=-1), rtol=1e-5)
-    np.testing.assert_allclose(ds.state_norm.values, np.linalg.norm(ref.reshape(3, 24, -1), axis=-1), rtol=1e-5)
+    np.testing.assert_allclose(
+        ds.state_norm.values, np.linalg.norm(ref.reshape(3, 24, -1), axis=-1), rtol=1e-5
+    )
 
 
 def test_internal_probe(tiny_map, encoded):
@@ -42,7 +48,9 @@ def test_internal_probe(tiny_map, encoded):
 
 def test_masked_run_uses_the_mask(tiny_map, encoded):
     x0 = tiny_map.embed(encoded)
-    ds = run_trajectory(tiny_map, x0, 3, probes=[FullState()], attention_mask=encoded.attention_mask, progress=False)
+    ds = run_trajectory(
+        tiny_map, x0, 3, probes=[FullState()], attention_mask=encoded.attention_mask, progress=False
+    )
     ref = tiny_map.iterate(x0, 3, encoded.attention_mask)
     np.testing.assert_allclose(ds.state.values[:, -1], ref.numpy())
     assert ds.attrs["attention_mask"] == "masked"
@@ -70,7 +78,9 @@ def test_interrupted_run_resumes_to_identical_records(tiny_map, encoded, tmp_pat
 
     monkeypatch.setattr(runner, "save_dataset", crash_on_third_chunk)
     with pytest.raises(Interrupt):
-        run_trajectory(tiny_map, x0, 60, probes=probes(), block_size=4, save_every=8, out_dir=tmp_path, progress=False)
+        run_trajectory(
+            tiny_map, x0, 60, probes=probes(), block_size=4, save_every=8, out_dir=tmp_path, progress=False
+        )
     assert final_state(tmp_path)[0] == 16  # two chunks of 8 finished
     monkeypatch.setattr(runner, "save_dataset", real_save)
     resumed = run_trajectory(
@@ -100,7 +110,9 @@ def test_any_map_works():
 def test_saved_dataset_round_trip(tmp_path):
     import xarray as xr
 
-    ds = xr.Dataset({"a": (("step",), np.arange(3.0))}, attrs={"provenance": {"seed": 1, "models": ["x"]}, "n": 3})
+    ds = xr.Dataset(
+        {"a": (("step",), np.arange(3.0))}, attrs={"provenance": {"seed": 1, "models": ["x"]}, "n": 3}
+    )
     path = save_dataset(ds, tmp_path / "a.nc")
     back = load_dataset(path)
     assert back.attrs["provenance"] == {"seed": 1, "models": ["x"]} and back.attrs["n"] == 3

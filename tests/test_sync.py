@@ -22,8 +22,14 @@ def numpy_token_spread(states: np.ndarray) -> np.ndarray:
 
 def test_token_spread_matches_numpy_on_recorded_states():
     model, _ = load_albert(
-        "albert-base-v2", init="mlm", seed=1, hidden_size=32, num_attention_heads=4, intermediate_size=64,
-        num_hidden_layers=1, embedding_size=16,
+        "albert-base-v2",
+        init="mlm",
+        seed=1,
+        hidden_size=32,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        embedding_size=16,
     )
     albert = AlbertMap(model)
     x0 = torch.randn(3, 7, 32, generator=torch.Generator().manual_seed(0))
@@ -42,12 +48,14 @@ def test_token_spread_matches_numpy_on_recorded_states():
 def _spread_curves() -> np.ndarray:
     """Four samples over steps 0..9: decaying, never below 1e-3, starts synchronised, exact zero at t=4."""
     t = np.arange(10)
-    return np.stack([
-        0.3 * 10.0 ** (-t.astype(float)),   # sigma(0)=0.3, falls by 10x a step
-        np.full(10, 0.2),                   # never synchronises
-        np.full(10, 1e-9),                  # already synchronised (absolute thresholds)
-        np.where(t >= 4, 0.0, 0.5),         # exact synchrony at t=4
-    ])
+    return np.stack(
+        [
+            0.3 * 10.0 ** (-t.astype(float)),  # sigma(0)=0.3, falls by 10x a step
+            np.full(10, 0.2),  # never synchronises
+            np.full(10, 1e-9),  # already synchronised (absolute thresholds)
+            np.where(t >= 4, 0.0, 0.5),  # exact synchrony at t=4
+        ]
+    )
 
 
 def test_sync_offset_absolute_threshold():
@@ -107,8 +115,15 @@ def test_network_synchronisation_records_spread_and_chaos_length_of_the_same_inp
     from chaoslib.sync import network_synchronisation
     from chaoslib.tokenization import encode, load_tokenizer
 
-    tiny = dict(model_name="albert-base-v2", init="mlm", hidden_size=32, num_attention_heads=4,
-                intermediate_size=64, num_hidden_layers=1, embedding_size=16)
+    tiny = dict(
+        model_name="albert-base-v2",
+        init="mlm",
+        hidden_size=32,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        embedding_size=16,
+    )
     encoded = encode(load_tokenizer(), ["the cat sat on the mat", "a b c"], n_tokens=8)
     networks = {"s1": AlbertNetwork(encoded, seed=1, **tiny), "s2": AlbertNetwork(encoded, seed=2, **tiny)}
     ds = network_synchronisation(networks, n_steps=20, tau=5, eps=1e-3, seed=0)

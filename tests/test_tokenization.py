@@ -23,7 +23,9 @@ def test_same_ids_as_sentencepiece_and_transformers(tokenizer, tmp_path):
     spiece = data_dir() / "albert" / "spiece.model"
     sp = spm.SentencePieceProcessor(model_file=str(spiece))
     hf = AlbertTokenizer.from_pretrained(str(data_dir() / "albert"))
-    raw = Tokenizer.from_file(str(data_dir() / "albert" / "tokenizer.json"))  # the Rust library, no transformers
+    raw = Tokenizer.from_file(
+        str(data_dir() / "albert" / "tokenizer.json")
+    )  # the Rust library, no transformers
     enc = encode(tokenizer, texts, n_tokens=24)
     for row, text in enumerate(texts):
         ours = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -32,17 +34,23 @@ def test_same_ids_as_sentencepiece_and_transformers(tokenizer, tmp_path):
         # ALBERT's normaliser: lower-case, strip accents, then sentencepiece
         import unicodedata
 
-        plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
+        )
         assert ours == sp.encode(plain)
 
 
 def test_pair_layout(tokenizer):
     enc = encode(tokenizer, ["first part."], ["second part."], n_tokens=12)
-    ids, types, mask = enc.input_ids[0].tolist(), enc.token_type_ids[0].tolist(), enc.attention_mask[0].tolist()
+    ids, types, mask = (
+        enc.input_ids[0].tolist(),
+        enc.token_type_ids[0].tolist(),
+        enc.attention_mask[0].tolist(),
+    )
     sep = ids.index(3)
     assert ids[0] == 2 and ids.count(3) == 2
     assert types[: sep + 1] == [0] * (sep + 1) and set(types[sep + 1 : sum(mask)]) == {1}
-    assert ids[sum(mask):] == [0] * (12 - sum(mask))  # <pad> is id 0
+    assert ids[sum(mask) :] == [0] * (12 - sum(mask))  # <pad> is id 0
 
 
 def test_bad_inputs(tokenizer):
