@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_model
 
 from chaoslib.effective_dimension import (
     centred_gram,
@@ -74,17 +75,9 @@ def test_trajectory_matches_reference_on_recorded_states(batch_size):
 
 def test_trajectory_on_albert_passes_mask_per_batch():
     from chaoslib.albert_map import AlbertMap
-    from chaoslib.models import load_albert
 
-    model, _ = load_albert(
-        "albert-base-v2",
-        init="mlm",
-        seed=0,
-        hidden_size=32,
-        num_attention_heads=4,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        embedding_size=16,
+    model, _ = tiny_model(
+        init="mlm", seed=0, hidden_size=32, intermediate_size=64, num_hidden_layers=1, embedding_size=16
     )
     albert = AlbertMap(model)
     x0 = torch.randn(10, 6, 32, generator=torch.Generator().manual_seed(2))

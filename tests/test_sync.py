@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
+from conftest import tiny_model
 
 from chaoslib.albert_map import AlbertMap
 from chaoslib.errors import ChaoslibError
-from chaoslib.models import load_albert
 from chaoslib.probes import FullState, TokenSpread
 from chaoslib.runner import run_trajectory
 from chaoslib.sync import offsets_by_threshold, sync_offset, token_spread
@@ -21,15 +21,8 @@ def numpy_token_spread(states: np.ndarray) -> np.ndarray:
 
 
 def test_token_spread_matches_numpy_on_recorded_states():
-    model, _ = load_albert(
-        "albert-base-v2",
-        init="mlm",
-        seed=1,
-        hidden_size=32,
-        num_attention_heads=4,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        embedding_size=16,
+    model, _ = tiny_model(
+        init="mlm", seed=1, hidden_size=32, intermediate_size=64, num_hidden_layers=1, embedding_size=16
     )
     albert = AlbertMap(model)
     x0 = torch.randn(3, 7, 32, generator=torch.Generator().manual_seed(0))
