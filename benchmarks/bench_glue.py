@@ -20,13 +20,13 @@ import time
 import numpy as np
 import torch
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.glue import load_glue
-from chaoslib.glue_sweep import _trimmed, encode_split, frozen_sweep, length_batches
-from chaoslib.heads import predict_stacked, train_stacked_heads
-from chaoslib.models import load_albert
+from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
-from chaoslib.tokenization import load_tokenizer
+from chaoslib.tasks.glue import load_glue
+from chaoslib.tasks.glue_sweep import _trimmed, encode_split, frozen_sweep, length_batches
+from chaoslib.tasks.heads import predict_stacked, train_stacked_heads
 
 
 def sync(device):

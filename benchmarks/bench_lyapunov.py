@@ -21,10 +21,10 @@ import time
 
 import torch
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.lyapunov import local_exponents
-from chaoslib.models import load_albert
-from chaoslib.spectrum import lyapunov_spectrum
+from chaoslib.dynamics.lyapunov import local_exponents
+from chaoslib.dynamics.spectrum import lyapunov_spectrum
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 
 
 def best_of(fn, repeats: int) -> float:

@@ -22,10 +22,10 @@ import time
 import numpy as np
 import torch
 
-from chaoslib.masking import NGramMasking
-from chaoslib.mlm_sweep import MLMDepthSweep
-from chaoslib.models import load_albert
-from chaoslib.tokenization import Encoded
+from chaoslib.data.masking import NGramMasking
+from chaoslib.data.tokenization import Encoded
+from chaoslib.model.loading import load_albert
+from chaoslib.tasks.mlm_sweep import MLMDepthSweep
 
 
 def random_blocks(n: int, n_tokens: int, seed: int) -> Encoded:

@@ -31,8 +31,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from chaoslib.glyphs import glyph, mix_targets
-from chaoslib.readout import WindowedReadout, readout_statistics  # noqa: E402
+from chaoslib.data.glyphs import glyph, mix_targets
+from chaoslib.tasks.readout import WindowedReadout, readout_statistics  # noqa: E402
 
 
 def synthetic_split(n: int, steps: int, hidden: int, seed: int):

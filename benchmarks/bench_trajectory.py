@@ -22,10 +22,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def measure(way: str, model_name: str, tokens: int, steps: int, device: str, batch: int) -> dict:
     import torch
 
-    from chaoslib.albert_map import AlbertMap
-    from chaoslib.models import load_albert
-    from chaoslib.probes import TokenSpread, Units
-    from chaoslib.runner import run_trajectory
+    from chaoslib.dynamics.probes import TokenSpread, Units
+    from chaoslib.dynamics.runner import run_trajectory
+    from chaoslib.model.albert_map import AlbertMap
+    from chaoslib.model.loading import load_albert
     from chaoslib.settings import disable_tf32
 
     disable_tf32()

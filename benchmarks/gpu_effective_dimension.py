@@ -17,14 +17,14 @@ import time
 import numpy as np
 import torch
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.corpus import dynamics_inputs
-from chaoslib.effective_dimension import effective_dimension_trajectory
+from chaoslib.data.corpus import dynamics_inputs
+from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.dynamics.effective_dimension import effective_dimension_trajectory
 from chaoslib.errors import PretrainedWeightsUnavailable
-from chaoslib.models import load_albert
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 from chaoslib.provenance import device_name
 from chaoslib.settings import disable_tf32, resolve_device
-from chaoslib.tokenization import load_tokenizer
 
 N_SAMPLES, N_TOKENS, N_STEPS = 1000, 32, 500
 REPORT_STEPS = (0, 1, 10, 50, 100, 200, 499)

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from chaoslib.glue import load_glue
-from chaoslib.glue_sweep import _trimmed, encode_split
-from chaoslib.heads import batch_order, head_loss
-from chaoslib.models import load_albert
+from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
-from chaoslib.tokenization import load_tokenizer
+from chaoslib.tasks.glue import load_glue
+from chaoslib.tasks.glue_sweep import _trimmed, encode_split
+from chaoslib.tasks.heads import batch_order, head_loss
 
 
 def sync(device):

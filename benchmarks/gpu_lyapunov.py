@@ -19,12 +19,12 @@ import time
 
 import torch
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.dynamics.lyapunov import local_exponents
+from chaoslib.dynamics.spectrum import lyapunov_spectrum
 from chaoslib.errors import DataNotFound
-from chaoslib.lyapunov import local_exponents
-from chaoslib.models import load_albert
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
-from chaoslib.spectrum import lyapunov_spectrum
 
 
 def timed(fn, device: torch.device) -> tuple[float, object]:
@@ -39,11 +39,11 @@ def timed(fn, device: torch.device) -> tuple[float, object]:
 
 def inputs(F: AlbertMap, n: int, n_tokens: int, device: torch.device) -> tuple[torch.Tensor, str]:
     """x0 for n sentence pairs from WikiText-2; random token ids (labelled) when the data folder is absent."""
-    from chaoslib.tokenization import Encoded
+    from chaoslib.data.tokenization import Encoded
 
     try:
-        from chaoslib.corpus import dynamics_inputs
-        from chaoslib.tokenization import load_tokenizer
+        from chaoslib.data.corpus import dynamics_inputs
+        from chaoslib.data.tokenization import load_tokenizer
 
         encoded, _ = dynamics_inputs(load_tokenizer(), n, n_tokens, seed=0, kind="pair")
         what = "WikiText-2 sentence pairs"

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from transformers import AlbertModel
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.masking import NGramMasking
-from chaoslib.mlm_sweep import MLMDepthSweep, depth_states
-from chaoslib.models import load_albert
+from chaoslib.data.masking import NGramMasking
+from chaoslib.data.tokenization import Encoded
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
-from chaoslib.tokenization import Encoded
+from chaoslib.tasks.mlm_sweep import MLMDepthSweep, depth_states
 
 BATCH, TOKENS, MAX_DEPTH, TRAIN_BLOCKS, TEST_BLOCKS, EPOCHS = 32, 128, 24, 9500, 500, 3
 SMOKE = dict(

@@ -9,10 +9,10 @@ import time
 
 import torch
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.models import load_albert
-from chaoslib.probes import TokenSpread
-from chaoslib.runner import run_trajectory
+from chaoslib.dynamics.probes import TokenSpread
+from chaoslib.dynamics.runner import run_trajectory
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 
 
 def timed_run(F, x0, steps: int) -> float:

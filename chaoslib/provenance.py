@@ -14,12 +14,15 @@ import subprocess
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from chaoslib.models import ModelInfo
 from chaoslib.settings import REPO_ROOT
 from chaoslib.store import read_json, write_json
+
+if TYPE_CHECKING:  # provenance sits below the model layer: it only describes networks
+    from chaoslib.model.loading import ModelInfo
 
 PACKAGES = (
     "chaoslib",
@@ -65,7 +68,7 @@ def device_name(device: str | torch.device) -> str:
 
 
 def _models(models: ModelInfo | Sequence[ModelInfo]) -> list[ModelInfo]:
-    return [models] if isinstance(models, ModelInfo) else list(models)
+    return [models] if hasattr(models, "as_dict") else list(models)
 
 
 def collect(

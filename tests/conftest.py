@@ -9,9 +9,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 import pytest
 import torch
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.models import load_albert
-from chaoslib.tokenization import encode, load_tokenizer
+from chaoslib.data.tokenization import encode, load_tokenizer
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
 

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from chaoslib.book import (
+from chaoslib.book.build import (
     NOTEBOOKS,
     PROFILES,
     declared_parameters,
@@ -22,7 +22,7 @@ CHAPTERS = [name for name in notebook_names() if name not in ("results", "reprod
 
 
 def test_every_toc_page_exists():
-    from chaoslib.book import BOOK
+    from chaoslib.book.build import BOOK
 
     for name in toc_files():
         assert (NOTEBOOKS / f"{name}.ipynb").exists() or (BOOK / f"{name}.md").exists(), name
@@ -78,7 +78,7 @@ def test_every_chapter_applies_colab_parameters():
 
 
 def test_colab_parameters(monkeypatch):
-    from chaoslib.colab import colab_parameters
+    from chaoslib.book.colab import colab_parameters
 
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     assert colab_parameters(CHAPTERS[0], "offline") == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-import chaoslib.book as book
+import chaoslib.book.build as book
 
 
 def _notebook(path, *sources):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from chaoslib.corpus import detokenize_wikitext, dynamics_inputs, sample_paragraphs, sample_sentence_pairs
+from chaoslib.data.corpus import (
+    detokenize_wikitext,
+    dynamics_inputs,
+    sample_paragraphs,
+    sample_sentence_pairs,
+)
 from chaoslib.errors import ChaoslibError
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import tiny_model
 
-from chaoslib.effective_dimension import (
+from chaoslib.dynamics.effective_dimension import (
     centred_gram,
     effective_dimension,
     effective_dimension_trajectory,
@@ -74,7 +74,7 @@ def test_trajectory_matches_reference_on_recorded_states(batch_size):
 
 
 def test_trajectory_on_albert_passes_mask_per_batch():
-    from chaoslib.albert_map import AlbertMap
+    from chaoslib.model.albert_map import AlbertMap
 
     model, _ = tiny_model(
         init="mlm", seed=0, hidden_size=32, intermediate_size=64, num_hidden_layers=1, embedding_size=16
@@ -104,7 +104,7 @@ def test_bad_input():
 
 
 def test_network_effective_dimensions_labels_each_network():
-    from chaoslib.effective_dimension import network_effective_dimensions
+    from chaoslib.dynamics.effective_dimension import network_effective_dimensions
 
     x0 = torch.randn(9, 3, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     networks = {"toy": lambda: (_toy_map, x0), "doubled": lambda: (lambda x: _toy_map(2 * x), x0)}

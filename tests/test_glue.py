@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from chaoslib.errors import ChaoslibError, DataNotFound
-from chaoslib.glue import GLUE_TASKS, PRIMARY_METRIC, get_task, glue_metrics, load_glue
 from chaoslib.settings import data_dir
+from chaoslib.tasks.glue import GLUE_TASKS, PRIMARY_METRIC, get_task, glue_metrics, load_glue
 
 # documented in shared/data/README.md (and the GLUE / datasets split sizes)
 ROW_COUNTS = [

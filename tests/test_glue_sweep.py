@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-import chaoslib.glue_sweep as gs
-from chaoslib.albert_map import AlbertMap
+import chaoslib.tasks.glue_sweep as gs
+from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.errors import ChaoslibError
-from chaoslib.glue import glue_metrics, load_glue
-from chaoslib.heads import batch_order, train_stacked_heads, trunc_normal_head
-from chaoslib.models import load_albert
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 from chaoslib.store import TrialStore
-from chaoslib.tokenization import load_tokenizer
+from chaoslib.tasks.glue import glue_metrics, load_glue
+from chaoslib.tasks.heads import batch_order, train_stacked_heads, trunc_normal_head
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128)
 

@@ -1,10 +1,10 @@
-"""Glyph strokes: font outlines resampled evenly by arc length (chaoslib.glyphs)."""
+"""Glyph strokes: font outlines resampled evenly by arc length (chaoslib.data.glyphs)."""
 
 import numpy as np
 import pytest
 
+from chaoslib.data.glyphs import glyph, glyph_stroke, mix_targets, resample_polyline
 from chaoslib.errors import ChaoslibError
-from chaoslib.glyphs import glyph, glyph_stroke, mix_targets, resample_polyline
 
 
 def test_resample_polyline_on_a_square_hits_known_arc_positions():

@@ -9,7 +9,7 @@ import torch
 from conftest import tiny_model
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.models import load_albert
+from chaoslib.model.loading import load_albert
 
 # a truncated normal N(0, s^2) cut at +-2s has standard deviation 0.8796 s
 TRUNC_STD = 0.02 * 0.8796

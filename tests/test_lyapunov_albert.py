@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.errors import ChaoslibError
-from chaoslib.lyapunov import (
+from chaoslib.data.tokenization import encode, load_tokenizer
+from chaoslib.dynamics.lyapunov import (
     AlbertNetwork,
     chaos_length,
     compare_chaos_lengths,
@@ -26,9 +25,10 @@ from chaoslib.lyapunov import (
     local_exponents,
     network_exponents,
 )
-from chaoslib.models import load_albert
-from chaoslib.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
-from chaoslib.tokenization import encode, load_tokenizer
+from chaoslib.dynamics.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
+from chaoslib.errors import ChaoslibError
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
 TEXTS = [
@@ -88,7 +88,7 @@ def test_two_trajectory_and_top_spectrum_exponent_agree(encoded):
 
 
 def test_initial_tangents_are_orthonormal_and_share_the_perturbation_direction():
-    from chaoslib.lyapunov import perturbation_directions
+    from chaoslib.dynamics.lyapunov import perturbation_directions
 
     q = initial_tangents(3, (4, 5), k=6, seed=2)
     flat = q.reshape(6, 3, -1).permute(1, 0, 2)
@@ -160,7 +160,7 @@ def test_eps_sensitivity_dataset(encoded):
 
 
 def test_float32_albert_state_warns_for_tiny_eps(encoded):
-    from chaoslib.lyapunov import PerturbationResolutionWarning
+    from chaoslib.dynamics.lyapunov import PerturbationResolutionWarning
 
     model, _ = load_albert("albert-base-v2", init="tf", dtype="float32", **TINY)
     F = AlbertMap(model)

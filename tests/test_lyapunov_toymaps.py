@@ -3,7 +3,7 @@
 References: logistic map r=4, lambda = ln 2 (exact); Henon a=1.4, b=0.3: 0.41922, -1.62319 per
 step (Sprott 2003), sum = ln 0.3 exactly; Lorenz-63: 0.9056, 0, -14.5723 per unit time
 (Sprott 2003), sum = -(sigma + 1 + beta) = -13.667 exactly. The reference numbers are typed
-here on purpose, independently of ``chaoslib.toymaps``.
+here on purpose, independently of ``chaoslib.dynamics.toymaps``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import pytest
 import torch
 from scipy.stats import norm, rankdata
 
-from chaoslib.errors import ChaoslibError
-from chaoslib.lyapunov import (
+from chaoslib.dynamics.lyapunov import (
     PerturbationResolutionWarning,
     chaos_length,
     compare_chaos_lengths,
     local_exponents,
 )
-from chaoslib.spectrum import kaplan_yorke_dimension, lyapunov_spectrum
-from chaoslib.toymaps import HenonMap, LogisticMap, Lorenz63
+from chaoslib.dynamics.spectrum import kaplan_yorke_dimension, lyapunov_spectrum
+from chaoslib.dynamics.toymaps import HenonMap, LogisticMap, Lorenz63
+from chaoslib.errors import ChaoslibError
 
 LN2 = math.log(2.0)
 HENON = (0.41922, -1.62319)

@@ -6,8 +6,8 @@ import pytest
 import torch
 from conftest import tiny_model
 
-from chaoslib.albert_map import AlbertMap
-from chaoslib.models import load_albert
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -12,9 +12,9 @@ import math
 import pytest
 import torch
 
+from chaoslib.data.masking import IGNORE_INDEX, NGramMasking
+from chaoslib.data.tokenization import encode, load_tokenizer
 from chaoslib.errors import ChaoslibError
-from chaoslib.masking import IGNORE_INDEX, NGramMasking
-from chaoslib.tokenization import encode, load_tokenizer
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 VOCAB = 30000

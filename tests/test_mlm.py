@@ -12,19 +12,19 @@ import pytest
 import torch
 from transformers import AlbertForMaskedLM, AlbertModel, get_linear_schedule_with_warmup
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.data.masking import NGramMasking
+from chaoslib.data.tokenization import Encoded
 from chaoslib.errors import ChaoslibError
-from chaoslib.heads import batch_order
-from chaoslib.masking import NGramMasking
-from chaoslib.mlm_sweep import (
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
+from chaoslib.tasks.heads import batch_order
+from chaoslib.tasks.mlm_sweep import (
     MLMDepthSweep,
     StackedMLMHeads,
     depth_states,
     init_readout,
     readout_from_model,
 )
-from chaoslib.models import load_albert
-from chaoslib.tokenization import Encoded
 
 TINY = dict(hidden_size=32, num_attention_heads=4, intermediate_size=64, num_hidden_layers=3)
 N_TOK = 24
@@ -229,8 +229,8 @@ def test_bad_arguments(model, masking):
 
 
 def test_mlm_by_depth_labels_and_caches(model, masking, tmp_path, monkeypatch):
-    from chaoslib.mlm_data import MLMCorpus, corpus_meta
-    from chaoslib.mlm_sweep import baselines, mlm_by_depth
+    from chaoslib.data.mlm_data import MLMCorpus, corpus_meta
+    from chaoslib.tasks.mlm_sweep import baselines, mlm_by_depth
 
     random_info = load_albert("albert-base-v2", head="mlm", init="mlm", seed=3, **TINY)[1]
     other, other_info = load_albert("albert-base-v2", head="mlm", init="mlm", seed=4, **TINY)

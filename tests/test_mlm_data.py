@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from chaoslib.corpus import sample_paragraphs
+from chaoslib.data.corpus import sample_paragraphs
+from chaoslib.data.mlm_data import build_mlm_corpus, cache_path
+from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.errors import ChaoslibError
-from chaoslib.mlm_data import build_mlm_corpus, cache_path
-from chaoslib.tokenization import load_tokenizer
 
 N = 60
 

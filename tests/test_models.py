@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from chaoslib.configs import ALBERT_NAMES, albert_config
 from chaoslib.errors import ChaoslibError, DataNotFound, PretrainedWeightsUnavailable
-from chaoslib.models import load_albert
+from chaoslib.model.configs import ALBERT_NAMES, albert_config
+from chaoslib.model.loading import load_albert
 from chaoslib.settings import data_dir
 
 
@@ -42,7 +42,7 @@ def test_pretrained_offline_fails_fast_with_instructions(monkeypatch, tmp_path):
 
 
 def test_pretrained_unreachable_hub_fails_fast(monkeypatch, tmp_path):
-    import chaoslib.models as models
+    import chaoslib.model.loading as models
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path))

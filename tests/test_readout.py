@@ -1,12 +1,12 @@
-"""The windowed handwriting readout (chaoslib.readout): prefix-sum solver vs numpy.linalg.lstsq."""
+"""The windowed handwriting readout (chaoslib.tasks.readout): prefix-sum solver vs numpy.linalg.lstsq."""
 
 import numpy as np
 import pytest
 import torch
 
+from chaoslib.data.glyphs import glyph, mix_targets
 from chaoslib.errors import ChaoslibError
-from chaoslib.glyphs import glyph, mix_targets
-from chaoslib.readout import (
+from chaoslib.tasks.readout import (
     ReadoutStatistics,
     WindowedReadout,
     collect_readout_statistics,
@@ -164,9 +164,9 @@ def test_score_blind_level_equals_the_mean_glyph_drawing(fitted):
 
 
 def test_collect_statistics_from_an_albert_map_matches_direct_iteration():
-    from chaoslib.albert_map import AlbertMap
-    from chaoslib.models import load_albert
-    from chaoslib.tokenization import encode, load_tokenizer
+    from chaoslib.data.tokenization import encode, load_tokenizer
+    from chaoslib.model.albert_map import AlbertMap
+    from chaoslib.model.loading import load_albert
 
     model, _ = load_albert(
         "albert-base-v2",

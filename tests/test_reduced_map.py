@@ -6,11 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F_
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.dynamics.reduced_map import (
+    ReducedMap,
+    reduced_vs_full,
+    reduction_error,
+    synchronise,
+    token_mean,
+)
+from chaoslib.dynamics.sync import token_spread
 from chaoslib.errors import ChaoslibError
-from chaoslib.models import load_albert
-from chaoslib.reduced_map import ReducedMap, reduced_vs_full, reduction_error, synchronise, token_mean
-from chaoslib.sync import token_spread
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import load_albert
 
 TINY = dict(
     hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=1, embedding_size=16

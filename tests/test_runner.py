@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from chaoslib.dynamics.probes import FullState, Internal, StateNorm, TokenSpread, Units
+from chaoslib.dynamics.runner import final_state, run_trajectory
 from chaoslib.errors import ChaoslibError
-from chaoslib.probes import FullState, Internal, StateNorm, TokenSpread, Units
-from chaoslib.runner import final_state, run_trajectory
 from chaoslib.store import load_dataset, save_dataset
 
 
@@ -65,7 +65,7 @@ def test_interrupted_run_resumes_to_identical_records(tiny_map, encoded, tmp_pat
     probes = lambda: [TokenSpread(), Units(tokens=[0], units=[0, 1, 2])]  # noqa: E731
     whole = run_trajectory(tiny_map, x0, 60, probes=probes(), block_size=4, save_every=8, progress=False)
 
-    import chaoslib.runner as runner
+    import chaoslib.dynamics.runner as runner
 
     real_save = runner.save_dataset
     calls = {"n": 0}

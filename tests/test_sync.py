@@ -8,11 +8,11 @@ import torch
 import xarray as xr
 from conftest import tiny_model
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.dynamics.probes import FullState, TokenSpread
+from chaoslib.dynamics.runner import run_trajectory
+from chaoslib.dynamics.sync import offsets_by_threshold, sync_offset, token_spread
 from chaoslib.errors import ChaoslibError
-from chaoslib.probes import FullState, TokenSpread
-from chaoslib.runner import run_trajectory
-from chaoslib.sync import offsets_by_threshold, sync_offset, token_spread
+from chaoslib.model.albert_map import AlbertMap
 
 
 def numpy_token_spread(states: np.ndarray) -> np.ndarray:
@@ -104,9 +104,9 @@ def test_bad_input():
 
 
 def test_network_synchronisation_records_spread_and_chaos_length_of_the_same_inputs():
-    from chaoslib.lyapunov import AlbertNetwork, chaos_length, local_exponents
-    from chaoslib.sync import network_synchronisation
-    from chaoslib.tokenization import encode, load_tokenizer
+    from chaoslib.data.tokenization import encode, load_tokenizer
+    from chaoslib.dynamics.lyapunov import AlbertNetwork, chaos_length, local_exponents
+    from chaoslib.dynamics.sync_networks import network_synchronisation
 
     tiny = dict(
         model_name="albert-base-v2",

@@ -7,9 +7,9 @@ import sentencepiece as spm
 from tokenizers import Tokenizer
 from transformers import AlbertTokenizer
 
+from chaoslib.data.tokenization import encode, load_tokenizer
 from chaoslib.errors import ChaoslibError
 from chaoslib.settings import data_dir
-from chaoslib.tokenization import encode, load_tokenizer
 
 
 def test_vocabulary_and_known_ids(tokenizer):
@@ -66,7 +66,7 @@ def test_bad_inputs(tokenizer):
 
 def test_five_piece_tokenizer_is_rejected(monkeypatch):
     """AlbertTokenizer(vocab_file=...) silently builds a 5-piece vocabulary; load_tokenizer refuses that."""
-    import chaoslib.tokenization as tok
+    import chaoslib.data.tokenization as tok
 
     broken = AlbertTokenizer(vocab_file=str(data_dir() / "albert" / "spiece.model"))
     assert len(broken) == 5

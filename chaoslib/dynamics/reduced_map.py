@@ -9,7 +9,7 @@ The layer then acts on each token alone:
     a   = LN_att(y + W_out v + b_out)                   (attention output, residual, LayerNorm)
     R(y) = LN_out(a + W_ffn_out gelu(W_ffn a + b_ffn) + b_ffn_out)   (FFN, residual, LayerNorm)
 
-``ReducedMap`` reads these weights from an :class:`~chaoslib.albert_map.AlbertMap` (the value
+``ReducedMap`` reads these weights from an :class:`~chaoslib.model.albert_map.AlbertMap` (the value
 rows of its fused QKV matrix; the 1/sqrt(head_dim) scale lives in the query rows only), and
 ``reduced_vs_full`` checks ``R`` against the full layer on synchronised states.
 """
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F_
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.dynamics.sync import token_spread
 from chaoslib.errors import ChaoslibError
-from chaoslib.sync import token_spread
+from chaoslib.model.albert_map import AlbertMap
 
 
 class ReducedMap:
@@ -37,7 +37,7 @@ class ReducedMap:
     def __init__(self, albert_map: AlbertMap):
         if not isinstance(albert_map, AlbertMap):
             raise ChaoslibError(
-                f"albert_map must be a chaoslib.albert_map.AlbertMap, got {type(albert_map).__name__}; "
+                f"albert_map must be a chaoslib.model.albert_map.AlbertMap, got {type(albert_map).__name__}; "
                 "build it with AlbertMap(model)."
             )
         hidden = albert_map.hidden_size

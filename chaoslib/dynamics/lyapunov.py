@@ -9,7 +9,7 @@ The two-trajectory method (SPEC 2.2), for many inputs at once:
 3. ``lambda_k = ln(d_k / eps) / tau``; renormalise ``x~ = x + eps (x~ - x) / d_k``; repeat.
 
 Works for any map ``step(x: (batch, *state)) -> (batch, *state)`` that acts on each sample
-independently (ALBERT's ``AlbertMap.step``, the toy maps of :mod:`chaoslib.toymaps`).
+independently (ALBERT's ``AlbertMap.step``, the toy maps of :mod:`chaoslib.dynamics.toymaps`).
 
 Windows are counted from 0: ``lambda_0`` covers steps 0..tau, ``lambda_k`` covers steps
 k*tau..(k+1)*tau (SPEC 3 calls the first one ``lambda_0``).
@@ -91,7 +91,7 @@ def perturbation_directions(
     """(n_samples, *state_shape) float64 standard normal directions, unit Frobenius norm per sample.
 
     Sample ``i`` uses the stream ``numpy.random.default_rng([seed, i])``, so a direction does not
-    depend on the batch size, on chunking, or on the device. :mod:`chaoslib.spectrum` starts its
+    depend on the batch size, on chunking, or on the device. :mod:`chaoslib.dynamics.spectrum` starts its
     first tangent vector from the same stream (so both methods can be compared on one direction).
     """
     size = math.prod(state_shape)
@@ -450,7 +450,7 @@ def eps_sensitivity(
 class AlbertNetwork:
     """A lazily loaded ALBERT network on given inputs, for :func:`network_exponents`.
 
-    Calling it loads the network (``chaoslib.models.load_albert(**load_kwargs)``) and returns
+    Calling it loads the network (``chaoslib.model.loading.load_albert(**load_kwargs)``) and returns
     ``(step, x0)``: the map (masked or not) and x0 = its embedding of ``encoded``,
     (batch, tokens, hidden). With ``attention_mask=True`` the mask of all inputs is bound to the
     step, so run it without ``batch_size`` chunking (checked by :func:`network_exponents`).
@@ -477,8 +477,8 @@ class AlbertNetwork:
         """Returns the map and its AlbertMap: ``(step, albert_map, x0)``."""
         from functools import partial
 
-        from chaoslib.albert_map import AlbertMap
-        from chaoslib.models import load_albert
+        from chaoslib.model.albert_map import AlbertMap
+        from chaoslib.model.loading import load_albert
 
         model, self.info = load_albert(**self.load_kwargs)
         albert_map = AlbertMap(model)

@@ -22,8 +22,8 @@ import torch
 import xarray as xr
 from tqdm import tqdm
 
+from chaoslib.dynamics.probes import Probe, TokenSpread
 from chaoslib.errors import ChaoslibError
-from chaoslib.probes import Probe, TokenSpread
 from chaoslib.store import atomic_write_bytes, load_dataset, read_json, save_dataset, write_json
 
 StepFn = Callable[[torch.Tensor], torch.Tensor]
@@ -146,7 +146,7 @@ def run_trajectory(
     Args:
         step: any map (batch, *state) -> (batch, *state); an ``AlbertMap`` if probes need internals.
         x0: (batch, tokens, hidden) initial states (any state shape for probes that allow it).
-        probes: what to record each step (see ``chaoslib.probes``); memory is O(batch * probe size * save_every).
+        probes: what to record each step (see ``chaoslib.dynamics.probes``); memory is O(batch * probe size * save_every).
         attention_mask: (batch, tokens) for the masked variant; ``None`` = pads active (default).
         block_size: steps per device block (and per CUDA-graph replay).
         save_every: steps per chunk written to ``out_dir`` (a multiple of ``block_size``).

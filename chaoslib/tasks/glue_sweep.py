@@ -3,7 +3,7 @@
 - Frozen encoder: the encoder is never trained, so the pooled output of
   ``AlbertModel(num_hidden_layers=d)`` is ``pool(F^d(x0))`` with the attention mask. ONE
   trajectory to the deepest depth gives the features of every depth (:func:`depth_features`),
-  and one stacked head per depth is trained on them all at once (:mod:`chaoslib.heads`): the
+  and one stacked head per depth is trained on them all at once (:mod:`chaoslib.tasks.heads`): the
   sweep over depths 1..100 costs one 100-layer pass plus the heads.
 - Trained encoder: real fine-tuning of ``AlbertForSequenceClassification`` with
   ``num_hidden_layers=d`` for each chosen depth (:func:`finetune_trial`). Every trial writes its
@@ -26,13 +26,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.data.tokenization import Encoded, encode
 from chaoslib.errors import ChaoslibError
-from chaoslib.glue import PRIMARY_METRIC, GlueSplit, get_task, glue_metrics
-from chaoslib.heads import batch_order, head_loss, predict_stacked, train_stacked_heads, trunc_normal_head
-from chaoslib.models import ModelInfo, load_albert
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.loading import ModelInfo, load_albert
 from chaoslib.store import TrialStore, atomic_write_bytes
-from chaoslib.tokenization import Encoded, encode
+from chaoslib.tasks.glue import PRIMARY_METRIC, GlueSplit, get_task, glue_metrics
+from chaoslib.tasks.heads import (
+    batch_order,
+    head_loss,
+    predict_stacked,
+    train_stacked_heads,
+    trunc_normal_head,
+)
 
 # SPEC 2.5
 MAX_SEQ_LENGTH = 64
@@ -212,7 +218,7 @@ def frozen_sweep(
         depths: encoder depths to evaluate.
         epochs: passes over train (None: SPEC's 10 for STS-B, 3 otherwise).
         batch_size, lr, lr_decay, weight_decay, dropout, seed: head training (see
-            :func:`chaoslib.heads.train_stacked_heads`).
+            :func:`chaoslib.tasks.heads.train_stacked_heads`).
         n_tokens: max_seq_length.
         cache_dir: where to keep the features (None: not cached).
 
@@ -513,7 +519,7 @@ def parse_depths(depths: str | int | Sequence[int]) -> list[int]:
 
 
 def network_label(model_name: str, weights: str, init: str, init_seed: int) -> str:
-    """The label :class:`chaoslib.models.ModelInfo` gives the network (before it is loaded)."""
+    """The label :class:`chaoslib.model.loading.ModelInfo` gives the network (before it is loaded)."""
     return (
         f"{model_name} pretrained" if weights == "pretrained" else f"{model_name} random {init} #{init_seed}"
     )
@@ -660,14 +666,14 @@ def chaos_time_scale(
     n_steps: int = 100,
     seed: int = 0,
 ) -> dict:
-    """Chaos length (:func:`chaoslib.lyapunov.chaos_length`) of the network on GLUE inputs.
+    """Chaos length (:func:`chaoslib.dynamics.lyapunov.chaos_length`) of the network on GLUE inputs.
 
     encoded: (n, tokens) inputs (e.g. a few dev pairs at max_seq_length). ``masked=True`` runs
     the map with their attention mask, i.e. the system whose pooled outputs the sweep reads;
     ``False`` runs the authors' dynamics (pads active). Returns per-input ``lengths`` and
     ``censored`` (numpy), the ``median`` length, the mean exponent per window and the settings.
     """
-    from chaoslib.lyapunov import local_exponents
+    from chaoslib.dynamics.lyapunov import local_exponents
 
     device = albert_map.w_qkv.device
     enc = encoded.to(device)

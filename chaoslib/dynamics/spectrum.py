@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from chaoslib.dynamics.lyapunov import Map, _progress
 from chaoslib.errors import ChaoslibError
-from chaoslib.lyapunov import Map, _progress
 
 
 @dataclass
@@ -87,7 +87,7 @@ def initial_tangents(
     """(k, n_samples, *state_shape) float64 orthonormal tangent vectors per sample.
 
     Sample i draws from ``numpy.random.default_rng([seed, i])``: the first vector is the same
-    direction that :func:`chaoslib.lyapunov.local_exponents` perturbs along with this seed.
+    direction that :func:`chaoslib.dynamics.lyapunov.local_exponents` perturbs along with this seed.
     """
     size = math.prod(state_shape)
     if k > size:

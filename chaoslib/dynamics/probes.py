@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from chaoslib.albert_map import INTERNALS
+from chaoslib.dynamics.sync import token_spread
 from chaoslib.errors import ChaoslibError
-from chaoslib.sync import token_spread
+from chaoslib.model.albert_map import INTERNALS
 
 
 def _as_index(values: Sequence[int] | None, size: int, what: str) -> list[int]:
@@ -88,7 +88,7 @@ class Units(Probe):
 
 @dataclass
 class TokenSpread(Probe):
-    """sigma(t) of ``chaoslib.sync.token_spread``: (batch,)."""
+    """sigma(t) of ``chaoslib.dynamics.sync.token_spread``: (batch,)."""
 
     name: str = "token_spread"
 

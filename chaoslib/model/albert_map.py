@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
+from chaoslib.data.tokenization import Encoded
 from chaoslib.errors import ChaoslibError
-from chaoslib.tokenization import Encoded
 
 INTERNALS = ("attention_probs", "attention_context", "attention_output", "ffn_activation")
 

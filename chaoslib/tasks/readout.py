@@ -6,7 +6,7 @@ across the window's steps: output point k of sample i is
 
     yhat_i(k) = W^T [h_i(start + k); 1]          W: (hidden + 1, 2), k = 0..L-1,
 
-and its target is the glyph resampled to P = L points (``chaoslib.glyphs``), mixed by the
+and its target is the glyph resampled to P = L points (``chaoslib.data.glyphs``), mixed by the
 pair's similarity score s_i: y_i(k) = (1 - s_i/5) U_L(k) + (s_i/5) S_L(k). So the window's L
 outputs trace the drawing, "U" for unrelated sentences and "S" for paraphrases.
 
@@ -37,8 +37,8 @@ import numpy as np
 import torch
 import xarray as xr
 
+from chaoslib.data.glyphs import MAX_SCORE, glyph
 from chaoslib.errors import ChaoslibError
-from chaoslib.glyphs import MAX_SCORE, glyph
 
 # Relative ridge. On the offline data (random albert-base-v2, 256 train / 128 dev STS-B pairs,
 # windows 0..15 x 1..16) the best dev NMSE was 0.50, 0.24, 0.24, 0.26, 0.28, 0.32 for ridge
@@ -71,8 +71,8 @@ def token_trajectories(
     Returns:
         (batch, n_steps + 1, hidden) float32 array.
     """
-    from chaoslib.probes import Units
-    from chaoslib.runner import run_trajectory
+    from chaoslib.dynamics.probes import Units
+    from chaoslib.dynamics.runner import run_trajectory
 
     if x0.ndim != 3:
         raise ChaoslibError(f"x0 must be (batch, tokens, hidden), got shape {tuple(x0.shape)}.")
@@ -446,6 +446,6 @@ class WindowedReadout:
 
     def targets(self, scores: np.ndarray, length: int) -> np.ndarray:
         """Targets of a window of ``length`` steps: (batch, length, 2) for scores (batch,)."""
-        from chaoslib.glyphs import mix_targets
+        from chaoslib.data.glyphs import mix_targets
 
         return mix_targets(scores, glyph(self.start_char, length), glyph(self.end_char, length))

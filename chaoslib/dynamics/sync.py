@@ -1,17 +1,16 @@
 """Token synchronisation (SPEC 2.3): how far apart the token states are, step by step, and when they meet.
 
 - ``token_spread(x)``: sigma(t), the std over token positions averaged over hidden units, one value
-  per sample (recorded during a run by the probe ``chaoslib.probes.TokenSpread``);
+  per sample (recorded during a run by the probe ``chaoslib.dynamics.probes.TokenSpread``);
 - ``sync_offset(spread, threshold, relative)``: the first step where sigma falls below theta,
   censored at the end of the record; ``offsets_by_threshold`` for its sensitivity to theta;
-- ``network_synchronisation``: sigma(t) and the chaos length of the same inputs, network by network.
 
-What the layer becomes once the tokens are equal is in ``chaoslib.reduced_map``.
+What the layer becomes once the tokens are equal is in ``chaoslib.dynamics.reduced_map``; sigma and the
+chaos length of the same inputs, network by network, in ``chaoslib.dynamics.sync_networks``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,69 +118,4 @@ def offsets_by_threshold(spread, thresholds, relative: bool = True, steps=None):
         },
         coords={"threshold": thresholds},
         attrs={"relative": int(relative), "horizon": results[0].horizon},
-    )
-
-
-def network_synchronisation(
-    networks: Mapping[str, Callable[[], tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]]],
-    n_steps: int,
-    tau: int = 50,
-    eps: float = 1e-2,
-    seed: int = 0,
-    batch_size: int | None = None,
-    progress: bool = False,
-):
-    """sigma(t) and the chaos length of the same inputs, for several networks (one in memory at a time).
-
-    Args:
-        networks: label -> a function returning ``(step, x0)``, x0: (n_inputs, tokens, hidden)
-            (e.g. ``chaoslib.lyapunov.AlbertNetwork``); every network sees the same inputs.
-        n_steps: horizon T of both the spread record (steps 0..T) and the exponents.
-        tau, eps, seed, batch_size: the two-trajectory exponents (``chaoslib.lyapunov.local_exponents``).
-
-    Returns:
-        ``xarray.Dataset``: ``token_spread`` (network, sample, step) recorded on the device by the
-        runner's ``TokenSpread`` probe (no states stored); ``exponent`` (network, sample, window);
-        ``chaos_length`` and ``chaos_censored`` (network, sample) from ``chaoslib.lyapunov.chaos_length``;
-        ``steps_per_second`` (network) of the spread run; attrs tau, eps, seed, n_steps.
-    """
-    import xarray as xr
-
-    # imported here: the runner's probes import this module
-    from chaoslib.lyapunov import chaos_length, local_exponents
-    from chaoslib.probes import TokenSpread
-    from chaoslib.runner import run_trajectory
-
-    if not networks:
-        raise ChaoslibError("networks is empty; pass label -> builder of (step, x0).")
-    spreads, exponents, lengths, censored, speeds = [], [], [], [], []
-    for build in networks.values():
-        step, x0 = build()
-        run = run_trajectory(step, x0, n_steps, probes=(TokenSpread(),), progress=progress)
-        result = local_exponents(
-            step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size, progress=progress
-        )
-        length, cens = chaos_length(result.exponents, tau, n_steps)
-        spreads.append(run["token_spread"].values)
-        exponents.append(result.exponents.cpu().numpy())
-        lengths.append(length.cpu().numpy())
-        censored.append(cens.cpu().numpy())
-        speeds.append(float(run.attrs["steps_per_second"]))
-        del step, x0, run, result
-    n_windows = exponents[0].shape[1]
-    return xr.Dataset(
-        {
-            "token_spread": (("network", "sample", "step"), np.stack(spreads)),
-            "exponent": (("network", "sample", "window"), np.stack(exponents)),
-            "chaos_length": (("network", "sample"), np.stack(lengths)),
-            "chaos_censored": (("network", "sample"), np.stack(censored)),
-            "steps_per_second": ("network", speeds),
-        },
-        coords={
-            "network": list(networks),
-            "step": np.arange(n_steps + 1),
-            "window": np.arange(n_windows),
-            "window_end": ("window", (np.arange(n_windows) + 1) * tau),
-        },
-        attrs={"tau": int(tau), "eps": float(eps), "seed": int(seed), "n_steps": int(n_steps)},
     )

@@ -1,7 +1,7 @@
 """The MLM chapter's corpus: seeded Wikipedia paragraphs as 128-token blocks, built once, cached (SPEC 2.6).
 
 Paragraphs longer than ``min_chars`` (512) characters are sampled by seed
-(:func:`chaoslib.corpus.sample_paragraphs`: ``wikipedia`` online through ``datasets``, or
+(:func:`chaoslib.data.corpus.sample_paragraphs`: ``wikipedia`` online through ``datasets``, or
 ``wikitext-2`` offline from the data folder), in the sampled order; the last
 ``test_fraction`` (5%) of them are the test set. Each paragraph becomes one block
 ``[CLS] tokens [SEP]`` of ``n_tokens`` (128) ALBERT tokens: longer paragraphs are cut (a
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from chaoslib.corpus import SOURCES, sample_paragraphs
+from chaoslib.data.corpus import SOURCES, sample_paragraphs
+from chaoslib.data.tokenization import ALBERT_VOCAB_SIZE, Encoded, encode, load_tokenizer
 from chaoslib.errors import ChaoslibError
 from chaoslib.store import atomic_write_bytes
-from chaoslib.tokenization import ALBERT_VOCAB_SIZE, Encoded, encode, load_tokenizer
 
 CACHE_FORMAT = 1
 

@@ -211,7 +211,7 @@ def network_effective_dimensions(
 
     Args:
         networks: label -> a function returning ``(step, x0)``, x0: (samples, *state)
-            (e.g. ``chaoslib.lyapunov.AlbertNetwork``).
+            (e.g. ``chaoslib.dynamics.lyapunov.AlbertNetwork``).
         n_steps, batch_size, gram_dtype, progress: as in :func:`effective_dimension_trajectory`.
 
     Returns:

@@ -13,9 +13,9 @@ import random
 import re
 from functools import lru_cache
 
+from chaoslib.data.tokenization import Encoded, encode
 from chaoslib.errors import ChaoslibError
 from chaoslib.settings import data_file
-from chaoslib.tokenization import Encoded, encode
 
 SOURCES = ("wikitext-2", "wikipedia")
 WIKIPEDIA_CONFIG = "20231101.en"

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 from transformers import AlbertForMaskedLM, AlbertForSequenceClassification, AlbertModel
 
-from chaoslib.configs import albert_config, check_model_name
 from chaoslib.errors import ChaoslibError, PretrainedWeightsUnavailable
-from chaoslib.init_schemes import check_init, initialize
+from chaoslib.model.configs import albert_config, check_model_name
+from chaoslib.model.init_schemes import check_init, initialize
 from chaoslib.settings import resolve_device, resolve_dtype
 
 HEADS = {"base": AlbertModel, "mlm": AlbertForMaskedLM, "classification": AlbertForSequenceClassification}
@@ -110,7 +110,7 @@ def load_albert(
     """An ALBERT network in eval mode, with eager attention, and a description of it.
 
     Args:
-        model_name: one of ``chaoslib.configs.ALBERT_NAMES``.
+        model_name: one of ``chaoslib.model.configs.ALBERT_NAMES``.
         weights: ``"pretrained"`` or ``"random"``.
         init, seed: the random-init scheme (``tf``, ``glue``, ``mlm``, ``hf``) and its seed;
             ignored for pretrained weights.

@@ -44,15 +44,15 @@ import xarray as xr
 from torch import nn
 from tqdm import tqdm
 
-from chaoslib.albert_map import AlbertMap
+from chaoslib.data.masking import MaskedBatch, NGramMasking
+from chaoslib.data.mlm_data import MLMCorpus
+from chaoslib.data.tokenization import Encoded
 from chaoslib.errors import ChaoslibError
-from chaoslib.heads import batch_order
-from chaoslib.init_schemes import check_init, initialize
-from chaoslib.masking import MaskedBatch, NGramMasking
-from chaoslib.mlm_data import MLMCorpus
-from chaoslib.models import ModelInfo
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.init_schemes import check_init, initialize
+from chaoslib.model.loading import ModelInfo
 from chaoslib.store import load_dataset, save_dataset
-from chaoslib.tokenization import Encoded
+from chaoslib.tasks.heads import batch_order
 
 MODES: tuple[str, ...] = ("trained", "reinit", "untrained")
 MODE_DESCRIPTIONS = {
@@ -110,7 +110,7 @@ def readout_from_model(model: nn.Module) -> nn.Module:
     """A standalone copy of an ``AlbertForMaskedLM``'s prediction head (``model.predictions``)."""
     if not hasattr(model, "predictions"):
         raise ChaoslibError(
-            "the model has no MLM prediction head; load it with chaoslib.models.load_albert(..., head='mlm')."
+            "the model has no MLM prediction head; load it with chaoslib.model.loading.load_albert(..., head='mlm')."
         )
     return copy.deepcopy(model.predictions)
 
@@ -120,7 +120,7 @@ def init_readout(head: nn.Module, seed: int, scheme: str = "mlm", decoder: str =
     """Re-draw an ``AlbertMLMHead`` in place: dense, LayerNorm and output bias (and the decoder weight
     when ``decoder="free"``; a tied decoder is the frozen input embedding and is left alone).
 
-    scheme: a ``chaoslib.init_schemes`` scheme (``mlm``: every parameter uniform(+-1/sqrt(d)),
+    scheme: a ``chaoslib.model.init_schemes`` scheme (``mlm``: every parameter uniform(+-1/sqrt(d)),
     the MLM chapter's scheme), drawn from ``seed`` in the order dense, LayerNorm, bias (, decoder).
     """
     check_init(scheme)

@@ -77,7 +77,7 @@ def initialize(model: nn.Module, init: str, seed: int) -> nn.Module:
     check_init(init)
     if init == "hf":
         raise ChaoslibError(
-            "init='hf' is transformers' constructor init: build the model with chaoslib.models.load_albert "
+            "init='hf' is transformers' constructor init: build the model with chaoslib.model.loading.load_albert "
             "(which seeds it) instead of re-initialising an existing one."
         )
     gen = torch.Generator().manual_seed(seed)

@@ -1,0 +1,1 @@
+"""The book: building (papermill execution, jupyter-book rendering, checks), plotting helpers and the Colab cell."""

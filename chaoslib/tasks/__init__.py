@@ -1,0 +1,1 @@
+"""Performance by depth: GLUE (frozen and trained sweeps), masked LM by depth, and the handwriting readout."""
