@@ -1,0 +1,146 @@
+"""One object per chapter: where its results go, its provenance, its figures, glued numbers and targets.
+
+A chapter notebook is its parameters cell, a handful of calls and prose::
+
+    ch = Chapter("trajectories", profile=profile, results_dir=results_dir, device=device)
+    model, info = ch.load(model_name, weights=weights, init=init, seed=init_seed, ...)
+    result = ...                                   # one call into chaoslib
+    ch.save(result, "short_run")                   # labelled netCDF with the chapter's provenance
+    ch.figure("traj_units", figures.unit_trajectories(result))   # stamped, glued for {glue:figure}
+    ch.glue("traj_sigma0", 0.123)                  # for {glue:text}`traj_sigma0:.3g` in the prose
+    ch.target("R3", claim=..., measured=..., holds=...)
+    ch.finish()                                    # writes provenance.json (and the glued numbers)
+
+Figures are drawn by functions of a labelled result (``chaoslib.book.figures``), so they can be
+redrawn from a saved file without the notebook. ``figure`` stamps the provenance line under the
+figure and glues it, so the Markdown places it with a numbered caption::
+
+    ```{glue:figure} traj_units
+    :name: fig-traj-units
+
+    Hidden units of the first tokens ...
+    ```
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+from chaoslib import provenance
+from chaoslib.book import plotting
+from chaoslib.settings import REPO_ROOT, disable_tf32, resolve_device
+from chaoslib.store import save_dataset, write_json
+
+
+def default_results_dir(profile: str) -> Path:
+    """``$CHAOSLIB_RESULTS/<profile>`` when set, else ``<repo>/results/<profile>``."""
+    root = os.environ.get("CHAOSLIB_RESULTS")
+    return Path(root) / profile if root else REPO_ROOT / "results" / profile
+
+
+class Chapter:
+    """Bookkeeping of one chapter run.
+
+    Args:
+        name: the chapter's results folder name (e.g. ``"trajectories"``).
+        profile: ``"offline"`` or ``"paper"``.
+        results_dir: the profile's results folder (default :func:`default_results_dir`).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; TF32 is switched off (SPEC 1).
+        seed: the chapter's input-sampling seed (recorded in every caption).
+        parameters: the notebook's parameters, recorded in the provenance.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        profile: str,
+        results_dir: str | os.PathLike | None = None,
+        device: str = "auto",
+        seed: int | None = None,
+        parameters: dict | None = None,
+    ):
+        disable_tf32()
+        plotting.setup_style()
+        self.name, self.profile, self.seed = name, profile, seed
+        self.device = resolve_device(device)
+        self.results_dir = Path(results_dir) if results_dir else default_results_dir(profile)
+        self.out = provenance.chapter_dir(self.results_dir, name)
+        self.parameters = dict(parameters or {})
+        self.models: list = []
+        self.numbers: dict[str, Any] = {}
+
+    # networks -------------------------------------------------------------------------------
+    def load(self, model_name: str, **kwargs):
+        """``chaoslib.model.loading.load_albert`` on the chapter's device; the network is recorded."""
+        from chaoslib.model.loading import load_albert
+
+        model, info = load_albert(model_name, device=kwargs.pop("device", self.device), **kwargs)
+        self.add_models(info)
+        return model, info
+
+    def add_models(self, infos) -> None:
+        """Record networks (``ModelInfo`` or a sequence of them) for the provenance and captions."""
+        for info in [infos] if hasattr(infos, "as_dict") else list(infos):
+            if info not in self.models:
+                self.models.append(info)
+
+    # provenance -----------------------------------------------------------------------------
+    def provenance(self, models: Sequence | None = None) -> dict:
+        return provenance.collect(
+            self.profile, self.device, self.models if models is None else models, self.seed, self.parameters
+        )
+
+    def caption(self, models: Sequence | None = None, extra: str = "") -> str:
+        """The provenance line of a figure (networks, data seed, profile, device, versions, commit)."""
+        return provenance.caption(self.models if models is None else models, self.profile, self.device, self.seed, extra)
+
+    # results --------------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        return self.out / name
+
+    def save(self, ds, name: str, models: Sequence | None = None):
+        """Save an ``xarray.Dataset`` as ``<results>/<chapter>/<name>.nc`` with the provenance in its attrs."""
+        ds.attrs["provenance"] = self.provenance(models)
+        save_dataset(ds, self.out / f"{name}.nc")
+        return ds
+
+    def figure(self, name: str, fig: plt.Figure, models: Sequence | None = None, extra: str = "") -> plt.Figure:
+        """Stamp the provenance under ``fig``, save it as PNG beside the results, and glue it as ``name``."""
+        plotting.stamp(fig, self.caption(models, extra))
+        fig.savefig(self.out / f"{name}.png", dpi=110, bbox_inches="tight")
+        _glue(name, fig)
+        plt.close(fig)
+        return fig
+
+    def glue(self, name: str, value: Any) -> Any:
+        """Glue a number or text for ``{glue:text}`` in the prose, and keep it for the results page."""
+        self.numbers[name] = value.item() if hasattr(value, "item") else value
+        _glue(name, value)
+        return value
+
+    def glue_many(self, **values: Any) -> None:
+        for name, value in values.items():
+            self.glue(name, value)
+
+    def target(self, target_id: str, claim: str, measured: str, holds: bool | None, note: str = "") -> None:
+        """Report a reproduction target (SPEC 3) for the results page; ``holds=None``: not checkable here."""
+        provenance.report_target(self.results_dir, target_id, claim, measured, holds, note, chapter=self.name)
+
+    def finish(self) -> Path:
+        """Write ``provenance.json`` (with every glued number) for the results and reproducibility pages."""
+        path = provenance.save_chapter_provenance(self.name, self.provenance(), self.results_dir)
+        write_json(self.out / "numbers.json", self.numbers)
+        return path
+
+
+def _glue(name: str, value: Any) -> None:
+    try:
+        from myst_nb import glue
+    except ImportError:  # outside the book (a plain script): nothing to glue into
+        return
+    glue(name, value, display=False)
