@@ -1,0 +1,112 @@
+"""chaoslib.stats against independent computations: a hand-rolled percentile bootstrap, normal theory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from chaoslib.errors import ChaoslibError
+from chaoslib.stats import bootstrap_interval, difference_interval, ratio_interval
+
+
+def _hand_percentile(samples, stat, n_resamples=20000, seed=123, confidence=0.95, paired=False):
+    """Percentile bootstrap written out: resample each sample's indices, take the quantiles."""
+    rng = np.random.default_rng(seed)
+    n0 = len(samples[0])
+    draws = []
+    for _ in range(n_resamples):
+        if paired:
+            idx = rng.integers(0, n0, n0)
+            draws.append(stat(*[s[idx] for s in samples]))
+        else:
+            draws.append(stat(*[s[rng.integers(0, len(s), len(s))] for s in samples]))
+    alpha = (1 - confidence) / 2
+    return np.quantile(draws, [alpha, 1 - alpha])
+
+
+def test_median_interval_matches_hand_rolled_percentile_bootstrap():
+    x = np.random.default_rng(0).exponential(50.0, size=80)
+    low, high = bootstrap_interval(x, np.median, n_resamples=20000, seed=1)
+    ref = _hand_percentile([x], np.median)
+    # two independent Monte-Carlo estimates of the same quantiles: agree to a few % of the width
+    width = ref[1] - ref[0]
+    assert abs(low - ref[0]) < 0.08 * width and abs(high - ref[1]) < 0.08 * width
+    assert low < np.median(x) < high
+
+
+def test_mean_interval_matches_normal_theory():
+    # percentile bootstrap of a mean ~ mean +- z * s / sqrt(n) (s with 1/n) for a large normal sample
+    x = np.random.default_rng(2).normal(3.0, 2.0, size=2000)
+    low, high = bootstrap_interval(x, np.mean, n_resamples=20000, seed=0)
+    half = sps.norm.ppf(0.975) * x.std() / np.sqrt(x.size)
+    assert low == pytest.approx(x.mean() - half, abs=0.06 * half)
+    assert high == pytest.approx(x.mean() + half, abs=0.06 * half)
+
+
+def test_median_interval_covers_true_median_about_95_percent():
+    rng = np.random.default_rng(5)
+    true_median = np.log(2.0)  # exponential(1)
+    hits = 0
+    trials = 200
+    for i in range(trials):
+        low, high = bootstrap_interval(rng.exponential(1.0, 60), np.median, n_resamples=1000, seed=i)
+        hits += low <= true_median <= high
+    # binomial(200, ~0.95): 0.88 is > 4 standard deviations below; a broken interval falls far outside
+    assert 0.88 <= hits / trials <= 0.995
+
+
+def test_seeded_and_confidence_monotone():
+    x = np.random.default_rng(3).normal(size=50)
+    assert bootstrap_interval(x, seed=7) == bootstrap_interval(x, seed=7)
+    lo90, hi90 = bootstrap_interval(x, np.mean, confidence=0.90)
+    lo99, hi99 = bootstrap_interval(x, np.mean, confidence=0.99)
+    assert lo99 < lo90 < hi90 < hi99
+
+
+def test_ratio_interval_matches_hand_rolled():
+    rng = np.random.default_rng(4)
+    a, b = rng.exponential(400.0, 60), rng.exponential(100.0, 120)
+    low, high = ratio_interval(a, b, np.median, n_resamples=20000, seed=2)
+    ref = _hand_percentile([a, b], lambda x, y: np.median(x) / np.median(y))
+    width = ref[1] - ref[0]
+    assert abs(low - ref[0]) < 0.08 * width and abs(high - ref[1]) < 0.08 * width
+    assert low < np.median(a) / np.median(b) < high
+
+
+def test_paired_difference_matches_hand_rolled_and_is_narrower_than_unpaired():
+    rng = np.random.default_rng(6)
+    base = rng.normal(10.0, 3.0, 100)
+    a, b = base + 1.0 + rng.normal(0, 0.2, 100), base
+    low, high = difference_interval(a, b, np.mean, paired=True, n_resamples=20000)
+    ref = _hand_percentile([a, b], lambda x, y: np.mean(x) - np.mean(y), paired=True)
+    width = ref[1] - ref[0]
+    assert abs(low - ref[0]) < 0.08 * width and abs(high - ref[1]) < 0.08 * width
+    ulow, uhigh = difference_interval(a, b, np.mean, paired=False)
+    assert (uhigh - ulow) > 5 * (high - low)  # the shared inputs cancel only when paired
+
+
+def test_degenerate_sample_gives_a_point():
+    assert bootstrap_interval(np.full(10, 500.0)) == (500.0, 500.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(values=[1.0]),
+        dict(values=[1.0, np.nan]),
+        dict(values=[1, 2, 3], confidence=1.5),
+        dict(values=[1, 2, 3], n_resamples=10),
+        dict(values=[1, 2, 3], method="bca"),
+    ],
+)
+def test_bad_input_names_the_parameter(kwargs):
+    with pytest.raises(ChaoslibError):
+        bootstrap_interval(**kwargs)
+
+
+def test_paired_needs_equal_lengths_and_ratio_needs_nonnegative():
+    with pytest.raises(ChaoslibError, match="paired"):
+        ratio_interval([1, 2, 3], [1, 2], paired=True)
+    with pytest.raises(ChaoslibError, match="non-negative"):
+        ratio_interval([1, 2, 3], [-1, 2])
