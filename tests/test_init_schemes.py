@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from conftest import tiny_model
@@ -36,6 +37,30 @@ def test_tf_scheme():
     pos = p["embeddings.position_embeddings.weight"]
     assert pos.std().item() == pytest.approx(TRUNC_STD, rel=0.03)
     assert info.label() == "albert-base-v2 random tf #0"
+
+
+def test_tf_projection_bias_is_keras_glorot_uniform_of_a_vector():
+    """The authors' EmbeddingsProjector bias has no initializer: Keras fills it glorot_uniform, and for a
+    vector of length D Keras' _compute_fans gives fan_in = fan_out = D, so U(-sqrt(3/D), sqrt(3/D)).
+    Checked against scipy's uniform distribution (KS test) and the alternatives it must not be:
+    zero, or the kernel's own bound sqrt(6/(E+D))."""
+    from scipy import stats
+
+    model, _ = load_albert("albert-large-v2", init="tf", seed=3, num_hidden_layers=1)
+    p = params(model)
+    bias = p["encoder.embedding_hidden_mapping_in.bias"].detach().double().numpy()
+    kernel = p["encoder.embedding_hidden_mapping_in.weight"]
+    d, e = kernel.shape  # torch (out, in) = (1024, 128)
+    bound = math.sqrt(3.0 / d)  # 0.0541 by hand for D = 1024
+    assert bound == pytest.approx(0.05413, abs=1e-5)
+    assert np.abs(bias).max() <= bound
+    assert np.abs(bias).max() > 0.98 * bound  # reaches the bound: not the zero of a plain dense bias
+    kernel_bound = math.sqrt(6.0 / (d + e))  # 0.0722: what the kernel uses, too wide for the bias
+    assert np.abs(bias).max() < 0.8 * kernel_bound
+    assert stats.kstest(bias, stats.uniform(loc=-bound, scale=2 * bound).cdf).pvalue > 1e-3
+    assert stats.kstest(bias, stats.uniform(loc=-kernel_bound, scale=2 * kernel_bound).cdf).pvalue < 1e-3
+    # every other bias of the tf scheme stays zero
+    assert torch.all(p["encoder.albert_layer_groups.0.albert_layers.0.ffn.bias"] == 0)
 
 
 def test_glue_scheme_puts_layernorm_gains_near_zero():

@@ -4,7 +4,8 @@ The original scripts meant three different things by "random init"; each is a sc
 
 - ``tf``   (dynamics chapters): dense kernels truncated normal sigma=0.02 cut at 2 sigma, biases 0,
   LayerNorm gamma=1 beta=0, word/token-type embeddings uniform(-0.05, 0.05), position
-  embeddings truncated normal 0.02, the 128 -> D embedding projection Glorot uniform.
+  embeddings truncated normal 0.02, the 128 -> D embedding projection Glorot uniform, kernel AND
+  bias (see ``_tf_value``).
 - ``glue`` (GLUE chapter): every parameter whose name ends in ``weight`` truncated normal 0.02
   (LayerNorm gains included, so they start near 0), everything else 0.
 - ``mlm``  (MLM chapter): every parameter uniform(-1/sqrt(d), 1/sqrt(d)), d its last dimension.
@@ -35,19 +36,37 @@ def _uniform(shape: torch.Size, gen: torch.Generator, bound: float) -> torch.Ten
     return torch.empty(shape).uniform_(-bound, bound, generator=gen)
 
 
+def glorot_bound(shape: torch.Size | tuple[int, ...]) -> float:
+    """Keras' Glorot-uniform limit sqrt(6 / (fan_in + fan_out)) for a tensor of ``shape``.
+
+    Keras (``VarianceScaling._compute_fans``) takes fan_in = fan_out = shape[0] for a vector, and
+    (shape[0], shape[1]) for a matrix; the sum is the same for torch's (out, in) layout, so one
+    rule serves the projection's kernel (E, D) and its bias (D,): the bias bound is sqrt(3 / D).
+    """
+    if len(shape) == 1:
+        fan_in = fan_out = shape[0]
+    elif len(shape) == 2:
+        fan_out, fan_in = shape
+    else:
+        raise ChaoslibError(f"glorot_bound takes a vector or a matrix, got shape {tuple(shape)}.")
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
 def _tf_value(name: str, shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
     leaf = name.rsplit(".", 1)[-1]
     if "LayerNorm" in name or "layer_norm" in name:
         return torch.ones(shape) if leaf == "weight" else torch.zeros(shape)
+    if "embedding_hidden_mapping_in" in name:
+        # The authors' EmbeddingsProjector (src/library/bert/embeddings.py) creates kernel AND bias
+        # with add_weight(...) and no initializer, which Keras fills with glorot_uniform; so the
+        # bias is NOT zero like every other bias of the tf scheme.
+        return _uniform(shape, gen, glorot_bound(shape))
     if leaf == "bias":
         return torch.zeros(shape)
     if "word_embeddings" in name or "token_type_embeddings" in name:
         return _uniform(shape, gen, 0.05)
     if "position_embeddings" in name:
         return _trunc_normal(shape, gen)
-    if "embedding_hidden_mapping_in" in name:
-        fan_out, fan_in = shape
-        return _uniform(shape, gen, math.sqrt(6.0 / (fan_in + fan_out)))
     return _trunc_normal(shape, gen)
 
 
