@@ -1,4 +1,4 @@
-"""The eight ALBERT architectures, known offline.
+"""The eight ALBERT architectures, known offline, and the networks pretrained by this project.
 
 albert-base-v2 and albert-large-v2 come verbatim from the hub's config.json files (read from
 the data folder when it has them); the other sizes follow the ALBERT paper's Table 1 and the
@@ -10,6 +10,7 @@ brings its own config.json, so these tables only shape randomly initialised netw
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from transformers import AlbertConfig
 
@@ -25,11 +26,24 @@ _SIZES = {
 }
 ALBERT_NAMES: tuple[str, ...] = tuple(f"albert-{size}-v{v}" for v in (1, 2) for size in _SIZES)
 
+# Networks pretrained by this project (``python -m chaoslib.pretraining``), shipped in the package with a
+# model card: name -> folder holding config.json, model.safetensors and README.md.
+CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+SHIPPED_NAMES: tuple[str, ...] = ("albert-wikitext2",)
+
+
+def shipped_checkpoint(name: str) -> Path | None:
+    """The folder of a network pretrained by this project, or None for the hub's ALBERT models."""
+    return CHECKPOINTS_DIR / name if name in SHIPPED_NAMES else None
+
 
 def check_model_name(name: str) -> str:
-    """Return ``name`` if it is one of the eight ALBERT models, else raise with the valid list."""
-    if name not in ALBERT_NAMES:
-        raise ChaoslibError(f"model_name={name!r} is not an ALBERT model; use one of {list(ALBERT_NAMES)}.")
+    """Return ``name`` if it is an ALBERT model or a shipped checkpoint, else raise with the valid list."""
+    if name not in ALBERT_NAMES and name not in SHIPPED_NAMES:
+        raise ChaoslibError(
+            f"model_name={name!r} is not an ALBERT model; use one of {list(ALBERT_NAMES)} or a network "
+            f"pretrained by this project: {list(SHIPPED_NAMES)}."
+        )
     return name
 
 
@@ -45,6 +59,13 @@ def albert_config(
     SDPA kernels lack.
     """
     check_model_name(name)
+    shipped = shipped_checkpoint(name)
+    if shipped is not None:  # the architecture of a network pretrained here comes with its weights
+        config = AlbertConfig.from_json_file(str(shipped / "config.json"))
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        config._attn_implementation = attn_implementation
+        return config
     try:
         path = resolve_data_dir(data_dir) / "albert" / "configs" / f"{name}.json"
     except DataNotFound:

@@ -15,13 +15,14 @@ from torch import nn
 from transformers import AlbertForMaskedLM, AlbertForSequenceClassification, AlbertModel
 
 from chaoslib.errors import ChaoslibError, PretrainedWeightsUnavailable
-from chaoslib.model.configs import albert_config, check_model_name
+from chaoslib.model.configs import albert_config, check_model_name, shipped_checkpoint
 from chaoslib.model.init_schemes import check_init, initialize
 from chaoslib.settings import resolve_device, resolve_dtype
 
 HEADS = {"base": AlbertModel, "mlm": AlbertForMaskedLM, "classification": AlbertForSequenceClassification}
 WEIGHTS = ("pretrained", "random")
 HUB_PROBE_TIMEOUT_S = 3.0
+PRETRAINED_HERE = "pretrained here"
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,17 @@ class ModelInfo:
     weights: str  # "pretrained" | "random"
     init: str | None  # init scheme for random weights, None for pretrained
     seed: int | None  # init seed for random weights
-    source: str  # where the weights came from ("hub:albert/albert-large-v2", a folder, "random")
+    source: str  # where the weights came from ("hub:albert/albert-large-v2", a folder, "pretrained here: ...", "random")
+
+    @property
+    def pretrained_here(self) -> bool:
+        """True for a network pretrained by this project (a shipped checkpoint), not the hub's."""
+        return self.weights == "pretrained" and self.source.startswith(PRETRAINED_HERE)
 
     def label(self) -> str:
-        """Short label for legends: ``albert-large-v2 pretrained`` / ``albert-large-v2 random tf #3``."""
+        """Legend label: ``albert-large-v2 pretrained``, ``albert-wikitext2 pretrained here``, ``... random tf #3``."""
         if self.weights == "pretrained":
-            return f"{self.name} pretrained"
+            return f"{self.name} pretrained here" if self.pretrained_here else f"{self.name} pretrained"
         return f"{self.name} random {self.init} #{self.seed}"
 
     def as_dict(self) -> dict:
@@ -110,7 +116,8 @@ def load_albert(
     """An ALBERT network in eval mode, with eager attention, and a description of it.
 
     Args:
-        model_name: one of ``chaoslib.model.configs.ALBERT_NAMES``.
+        model_name: one of ``chaoslib.model.configs.ALBERT_NAMES`` (the hub's), or a network pretrained by
+            this project (``SHIPPED_NAMES``, e.g. ``"albert-wikitext2"``), which loads offline.
         weights: ``"pretrained"`` or ``"random"``.
         init, seed: the random-init scheme (``tf``, ``glue``, ``mlm``, ``hf``) and its seed;
             ignored for pretrained weights.
@@ -126,7 +133,13 @@ def load_albert(
         raise ChaoslibError(f"head={head!r}; use one of {list(HEADS)}.")
     cls = HEADS[head]
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    if weights == "pretrained":
+    shipped = shipped_checkpoint(model_name)
+    if weights == "pretrained" and shipped is not None and weights_dir is None:
+        # a network pretrained by this project: the same loading code as a saved hub model
+        model, _ = _from_pretrained(cls, model_name, shipped, attn_implementation="eager", **config_overrides)
+        source = f"{PRETRAINED_HERE}: {model_name} (chaoslib/checkpoints/{model_name}, see its README.md)"
+        info = ModelInfo(model_name, "pretrained", None, None, source)
+    elif weights == "pretrained":
         model, source = _from_pretrained(
             cls, model_name, weights_dir, attn_implementation="eager", **config_overrides
         )

@@ -1,0 +1,58 @@
+"""Command line: ``python -m chaoslib.pretraining train|evaluate ...`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from chaoslib.pretraining.train import PretrainConfig, pretrain
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m chaoslib.pretraining", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train or resume a run")
+    train.add_argument("--config", help="a JSON or YAML PretrainConfig file (default: the built-in defaults)")
+    train.add_argument("--run-dir", required=True, help="the run's folder (resumes when it holds state.pt)")
+    train.add_argument("--steps", type=int, help="total steps (overrides the config)")
+    train.add_argument(
+        "--stop-after", type=int, help="leave after this many steps of this call (state saved)"
+    )
+    train.add_argument("--device", default="auto")
+    train.add_argument("--threads", type=int, help="torch CPU threads")
+    train.add_argument("--data-dir")
+    train.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override config fields")
+    evaluate = sub.add_parser("evaluate", help="the model card's held-out evaluation of a saved network")
+    evaluate.add_argument("--checkpoint", required=True, help="a folder with config.json + model.safetensors")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--data-dir")
+    ship = sub.add_parser("ship", help="copy a run's final network into chaoslib/checkpoints/NAME with its card")
+    ship.add_argument("--run-dir", required=True)
+    ship.add_argument("--name", required=True)
+    ship.add_argument("--command", required=True, help="the training command, for the model card")
+    ship.add_argument("--data-dir")
+    args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        from chaoslib.pretraining.checkpoint import evaluate_checkpoint
+
+        print(json.dumps(evaluate_checkpoint(args.checkpoint, args.split, data_dir=args.data_dir), indent=2))
+    if args.command == "ship":
+        from chaoslib.pretraining.checkpoint import ship as ship_run
+
+        print(ship_run(args.run_dir, args.name, args.command, data_dir=args.data_dir))
+    if args.command == "train":
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+        if args.steps:
+            overrides["steps"] = args.steps
+        config = (
+            PretrainConfig.from_file(args.config, **overrides) if args.config else PretrainConfig(**overrides)
+        )
+        pretrain(config, args.run_dir, device=args.device, data_dir=args.data_dir, stop_after=args.stop_after)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Evaluating a pretrained checkpoint on held-out text, and shipping one with its model card.
+
+``evaluate_checkpoint`` reproduces the model card's figures: the WikiText-2 test split, every selected
+position shown as ``[MASK]``, a fixed seeded set of SOP examples, and the baselines from the training
+split. ``ship`` copies a run's final network into ``chaoslib/checkpoints/<name>/`` (config.json,
+model.safetensors), evaluates it, and writes ``card.json`` (machine-readable, with the weights'
+SHA-256) and ``README.md`` (the model card).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from transformers import AlbertForPreTraining
+
+from chaoslib.errors import ChaoslibError
+from chaoslib.model.configs import CHECKPOINTS_DIR
+from chaoslib.pretraining.data import SOPSampler, load_corpus
+from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
+from chaoslib.provenance import device_name, git_commit, package_versions
+from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.store import write_json
+
+WEIGHTS_FILE = "model.safetensors"
+EVAL_SEED = 2024
+
+
+def sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def evaluate_checkpoint(
+    folder: str | os.PathLike,
+    split: str = "test",
+    n_batches: int = 64,
+    batch_size: int = 64,
+    n_tokens: int | None = None,
+    seed: int = EVAL_SEED,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> dict:
+    """Masked-LM loss and accuracy (all-[MASK]) and SOP accuracy of a saved network on WikiText-2 ``split``.
+
+    n_tokens: example length (default: the checkpoint's training length from card.json, else 64).
+    Returns a dict with the evaluation, the baselines from WikiText-2 train, and the settings used.
+    """
+    folder = Path(folder)
+    if not (folder / "config.json").exists():
+        raise ChaoslibError(f"checkpoint folder {folder} holds no config.json; point it at a saved network.")
+    if n_tokens is None:
+        card = folder / "card.json"
+        n_tokens = json.loads(card.read_text())["training"]["n_tokens"] if card.exists() else 64
+    tokenizer = load_tokenizer(data_dir=data_dir)
+    model = AlbertForPreTraining.from_pretrained(str(folder), attn_implementation="eager").eval()
+    ids = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+    held_out = load_corpus(tokenizer, "wikitext-2", split, data_dir, cache_dir)
+    train = load_corpus(tokenizer, "wikitext-2", "train", data_dir, cache_dir)
+    batches = eval_batches(SOPSampler(held_out, n_tokens, *ids), eval_masking(tokenizer), n_batches, batch_size, seed)
+    result = evaluate(model, batches)
+    base = baselines(train, len(tokenizer), batches)
+    return {
+        "evaluation": result.as_dict(),
+        "baselines": asdict(base),
+        "settings": {
+            "split": f"wikitext-2 {split}",
+            "masking": "n-gram spans (n<=3, p~1/n), 15% budget, every selected token shown as [MASK]",
+            "n_batches": n_batches,
+            "batch_size": batch_size,
+            "n_tokens": n_tokens,
+            "seed": seed,
+        },
+    }
+
+
+def _training_record(run_dir: Path) -> dict:
+    config = json.loads((run_dir / "config.json").read_text())
+    with (run_dir / "log.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    cfg = config["config"]
+    tokens_per_step = cfg["n_tokens"] * cfg["batch_size"] * cfg["grad_accum"]
+    seconds = sum(tokens_per_step / float(r["tokens_per_s"]) for r in rows)
+    last = rows[-1]
+    return {
+        "config": cfg,
+        "steps": int(last["step"]),
+        "tokens_seen": int(last["step"]) * tokens_per_step,
+        "n_tokens": cfg["n_tokens"],
+        "train_seconds": seconds,
+        "threads": config.get("threads"),
+        "device": config["provenance"]["device"],
+        "commit_at_start": config["provenance"]["commit"],
+        "final_train_loss": float(last["loss"]),
+    }
+
+
+def ship(
+    run_dir: str | os.PathLike,
+    name: str,
+    command: str,
+    destination: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Copy the run's final network to ``chaoslib/checkpoints/<name>/`` with card.json and README.md."""
+    run_dir = Path(run_dir)
+    record = _training_record(run_dir)
+    final = run_dir / "checkpoints" / f"step_{record['steps']:07d}"
+    if not final.exists():
+        raise ChaoslibError(f"{final} is missing: the run in {run_dir} has not saved its final step yet.")
+    out = Path(destination) if destination else CHECKPOINTS_DIR / name
+    out.mkdir(parents=True, exist_ok=True)
+    model = AlbertForPreTraining.from_pretrained(str(final))
+    for stale in out.glob("*.safetensors"):
+        stale.unlink()
+    model.save_pretrained(out, safe_serialization=True)
+    (out / "generation_config.json").unlink(missing_ok=True)
+    card = {
+        "name": name,
+        "weights_file": WEIGHTS_FILE,
+        "sha256": sha256(out / WEIGHTS_FILE),
+        "training": record,
+        "command": command,
+        "versions": package_versions(("torch", "transformers")),
+        "shipped_from_commit": git_commit(),
+    }
+    write_json(out / "card.json", card)  # evaluate_checkpoint reads the training length from it
+    card["test"] = evaluate_checkpoint(out, "test", data_dir=data_dir, cache_dir=run_dir.parent)
+    write_json(out / "card.json", card)
+    (out / "README.md").write_text(model_card(card))
+    shutil.copy(run_dir / "log.csv", out / "training_log.csv")
+    shutil.copy(run_dir / "eval.csv", out / "training_eval.csv")
+    return out
+
+
+def model_card(card: dict) -> str:
+    """The model card (Markdown) from ``card.json``'s content."""
+    t, c = card["training"], card["training"]["config"]
+    ev, base = card["test"]["evaluation"], card["test"]["baselines"]
+    hours = t["train_seconds"] / 3600
+    return f"""# {card['name']}: a small ALBERT pretrained by this project on WikiText-2
+
+**Not `albert-large-v2`.** This is the offline edition's pretrained network: the ALBERT architecture at a
+small size, pretrained from scratch here by masked LM + sentence-order prediction, so that the offline book
+can compare a *pretrained* ALBERT with random ones as the paper does. What carries over to the paper's
+`albert-large-v2` is discussed in each chapter.
+
+## Architecture
+ALBERT layout (`transformers.AlbertForPreTraining`): factorised embedding (vocabulary {c.get('vocab_size', 30000)}
+→ E = {c['embedding_size']} → D = {c['hidden_size']}), one shared Transformer layer iterated
+**{c['num_hidden_layers']} times** in pretraining, {c['num_attention_heads']} heads, FFN {c['intermediate_size']},
+`{c['hidden_act']}`, dropout 0, post-LayerNorm, {c['max_position_embeddings']} positions (so N ≤ {c['max_position_embeddings']}).
+Tokenizer: ALBERT's real 30000-piece SentencePiece model (`albert/spiece.model` of the data folder).
+
+## Data and objective
+WikiText-2 raw, train split (articles split at level-1 headings, sentences detokenised). Examples of
+{c['n_tokens']} tokens: `[CLS] A [SEP] B [SEP]`, A and B consecutive runs of sentences of one article,
+swapped with probability 1/2 (SOP). Masked LM with n-gram masking (n ≤ {c['max_ngram']}, p ∝ 1/n),
+{c['mask_budget']:.0%} budget, 80/10/10 replacement; the vocabulary projection only at masked positions.
+
+## Training
+AdamW (lr {c['lr']:g}, betas {tuple(c['adam_betas'])}, weight decay {c['weight_decay']} on matrices), linear warm-up
+{c['warmup_steps']} steps then linear decay to 0, gradient clipping {c['grad_clip']}, batch {c['batch_size']} × {c['n_tokens']}
+tokens (× {c['grad_accum']} accumulation), seed {c['seed']}, float32.
+
+| | |
+|---|---|
+| steps | {t['steps']:,} |
+| tokens seen | {t['tokens_seen']:,} |
+| wall time (training steps only) | {hours:.2f} h |
+| device | {t['device']}, {t['threads']} threads |
+| final training loss (MLM + SOP) | {t['final_train_loss']:.3f} |
+
+Command (from the repository root; resumable, rerun the same command after an interruption):
+
+```bash
+{card['command']}
+```
+
+Commit at the start of the run: `{t['commit_at_start']}`; shipped from commit `{card['shipped_from_commit']}`.
+
+## Evaluation on the WikiText-2 test split
+Every selected position replaced by `[MASK]` (no kept or random tokens, which a model could copy);
+{card['test']['settings']['n_batches']} × {card['test']['settings']['batch_size']} seeded examples
+(seed {card['test']['settings']['seed']}), {ev['n_masked']:,} masked tokens.
+Reproduce: `python -m chaoslib.pretraining evaluate --checkpoint chaoslib/checkpoints/{card['name']}`.
+
+| | this network | baseline |
+|---|---|---|
+| masked-token accuracy | {ev['mlm_accuracy']:.1%} | {base['most_frequent_accuracy']:.1%} (most frequent token of train) |
+| masked-LM loss (nats) | {ev['mlm_loss']:.3f} | {base['unigram_entropy']:.3f} (unigram entropy of train); {base['unigram_cross_entropy']:.3f} (train unigram on these positions) |
+| SOP accuracy | {ev['sop_accuracy']:.1%} | 50% (chance) |
+
+Accuracy ratio to the most-frequent-token baseline: {ev['mlm_accuracy'] / base['most_frequent_accuracy']:.2f}×;
+loss below the unigram entropy by {base['unigram_entropy'] - ev['mlm_loss']:.2f} nats.
+
+## Files
+`config.json`, `{card['weights_file']}` (float32, SHA-256 `{card['sha256']}`), `card.json` (this card's numbers),
+`training_log.csv` (per step: loss, masked-LM loss, SOP loss, accuracies, learning rate, tokens/s),
+`training_eval.csv` (held-out evaluation during training).
+Load it: `chaoslib.model.loading.load_albert("{card['name']}", weights="pretrained")`.
+"""

@@ -1,0 +1,368 @@
+"""The pretraining loop: resumable, with log-spaced checkpoints and labelled logs.
+
+A run lives in one folder (never tracked by git)::
+
+    run_dir/config.json        the PretrainConfig and the provenance of the first start
+    run_dir/state.pt           model + optimizer + scheduler + RNG at the last save (the resume point)
+    run_dir/log.csv            one row per step: loss, masked-LM loss, SOP loss, accuracies, lr, tokens/s
+    run_dir/eval.csv           the held-out evaluation (all-[MASK]) every ``eval_every`` steps
+    run_dir/checkpoints/step_XXXXXXX/   the network at the log-spaced steps (save_pretrained, safetensors)
+
+Every batch is drawn from a generator seeded by (seed, step), so the data position is the step
+number: a run killed at any point and started again with the same command continues from its
+last save and ends with the same weights as an uninterrupted run (same device and thread count).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+from transformers import AlbertConfig, AlbertForPreTraining, get_linear_schedule_with_warmup
+
+from chaoslib.data.masking import NGramMasking
+from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.errors import ChaoslibError
+from chaoslib.pretraining.data import SOPSampler, load_corpus
+from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
+from chaoslib.pretraining.objective import pretraining_objective
+from chaoslib.provenance import collect
+from chaoslib.settings import resolve_device
+from chaoslib.store import atomic_write_bytes, write_json
+
+LOG_COLUMNS = ("step", "loss", "mlm_loss", "sop_loss", "mlm_accuracy", "sop_accuracy", "lr", "tokens_per_s")
+EVAL_COLUMNS = ("step", "mlm_loss", "mlm_accuracy", "sop_accuracy")
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that defines a pretraining run (stored in ``config.json``; a resume must match it)."""
+
+    # architecture (ALBERT layout: factorised embedding, one shared layer iterated num_hidden_layers times)
+    hidden_size: int = 128
+    num_attention_heads: int = 2
+    intermediate_size: int = 512
+    num_hidden_layers: int = 6
+    embedding_size: int = 128
+    max_position_embeddings: int = 128
+    hidden_act: str = "gelu_new"
+    # std of the normal initialisation. BERT's 0.02 was set for D >= 768; at small D the attention and FFN
+    # branches then start ~0.02 * sqrt(D) times weaker than the residual, a saddle that keeps the masked-LM
+    # loss at the unigram plateau for thousands of steps. ~1/sqrt(D) keeps each product norm-preserving.
+    initializer_range: float = 0.02
+    # data
+    corpus: str = "wikitext-2"
+    max_documents: int = 0  # 0: the whole split; n: its first n documents (tests, quick pilots)
+    train_split: str = "train"
+    eval_split: str = "test"
+    n_tokens: int = 64
+    batch_size: int = 64
+    grad_accum: int = 1
+    # masking (SPEC 2.6 / 5)
+    mask_budget: float = 0.15
+    max_ngram: int = 3
+    # optimisation
+    steps: int = 3000
+    lr: float = 2e-3
+    warmup_steps: int = 300
+    weight_decay: float = 0.01
+    adam_betas: tuple[float, float] = (0.9, 0.98)
+    grad_clip: float = 1.0
+    seed: int = 0
+    # bookkeeping
+    eval_every: int = 250
+    eval_batches: int = 16
+    save_every: int = 100
+    checkpoint_steps: list[int] = field(default_factory=list)  # empty: log-spaced (see log_spaced_steps)
+
+    def __post_init__(self):
+        self.adam_betas = tuple(self.adam_betas)
+        for name in (
+            "hidden_size",
+            "num_attention_heads",
+            "num_hidden_layers",
+            "n_tokens",
+            "batch_size",
+            "steps",
+        ):
+            if getattr(self, name) < 1:
+                raise ChaoslibError(f"{name}={getattr(self, name)}; give a positive integer.")
+        if self.hidden_size % self.num_attention_heads:
+            raise ChaoslibError(
+                f"hidden_size={self.hidden_size} is not a multiple of num_attention_heads={self.num_attention_heads}."
+            )
+        if self.n_tokens > self.max_position_embeddings:
+            raise ChaoslibError(
+                f"n_tokens={self.n_tokens} exceeds max_position_embeddings={self.max_position_embeddings}."
+            )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **overrides) -> PretrainConfig:
+        """Read a JSON or YAML config; ``overrides`` replace fields."""
+        text = Path(path).read_text()
+        if str(path).endswith((".yml", ".yaml")):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ChaoslibError(
+                f"unknown pretraining config keys {sorted(unknown)} in {path}; known: {sorted(known)}."
+            )
+        return cls(**{**values, **overrides})
+
+    def albert_config(self, vocab_size: int) -> AlbertConfig:
+        return AlbertConfig(
+            vocab_size=vocab_size,
+            embedding_size=self.embedding_size,
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_hidden_layers,
+            num_attention_heads=self.num_attention_heads,
+            intermediate_size=self.intermediate_size,
+            hidden_act=self.hidden_act,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+            classifier_dropout_prob=0.0,
+            max_position_embeddings=self.max_position_embeddings,
+            type_vocab_size=2,
+            initializer_range=self.initializer_range,
+            layer_norm_eps=1e-12,
+            num_hidden_groups=1,
+            inner_group_num=1,
+        )
+
+    def tokens_per_step(self) -> int:
+        return self.n_tokens * self.batch_size * self.grad_accum
+
+    def saved_steps(self) -> list[int]:
+        return sorted(set(self.checkpoint_steps or log_spaced_steps(self.steps)))
+
+
+def log_spaced_steps(total: int, first: int = 16) -> list[int]:
+    """Step 0, powers of two from ``first`` below ``total``, and ``total``."""
+    steps, s = [0], first
+    while s < total:
+        steps.append(s)
+        s *= 2
+    return [*steps, total]
+
+
+def batch_generator(seed: int, step: int, micro: int) -> torch.Generator:
+    """The generator of one micro-batch: a pure function of (seed, step, micro), so a resume is exact."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) * 64 + micro)
+
+
+def build_model(config: PretrainConfig, vocab_size: int) -> AlbertForPreTraining:
+    """A fresh network (transformers' ALBERT initialisation, seeded by ``config.seed``)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return AlbertForPreTraining(config.albert_config(vocab_size))
+
+
+class _State:
+    """The resumable state of a run, saved atomically to ``state.pt``."""
+
+    @staticmethod
+    def save(path: Path, step: int, model, optimizer, scheduler) -> None:
+        buffer = io.BytesIO()
+        torch.save(
+            {
+                "step": step,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+            },
+            buffer,
+        )
+        atomic_write_bytes(path, buffer.getvalue())
+
+    @staticmethod
+    def load(path: Path, model, optimizer, scheduler) -> int:
+        state = torch.load(path, weights_only=False, map_location="cpu")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        return int(state["step"])
+
+
+def _truncate_csv(path: Path, columns: tuple[str, ...], last_step: int) -> None:
+    """Keep the header and the rows up to ``last_step`` (rows past the resume point are redone)."""
+    if not path.exists():
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerow(columns)
+        return
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= last_step]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def _append(path: Path, row: list) -> None:
+    with path.open("a", newline="") as handle:
+        csv.writer(handle).writerow(row)
+
+
+def _check_same_config(run_dir: Path, config: PretrainConfig) -> None:
+    stored = json.loads(json.dumps(asdict(PretrainConfig(**json.loads((run_dir / "config.json").read_text())["config"]))))
+    now = json.loads(json.dumps(asdict(config)))  # fields added since the run started take their defaults
+    differing = {k for k in now if stored.get(k) != now[k] and k != "steps"}
+    if differing:
+        raise ChaoslibError(
+            f"run_dir {run_dir} holds a run with other settings ({sorted(differing)}); resume it with its own "
+            "config, or give a new run_dir."
+        )
+
+
+def pretrain(
+    config: PretrainConfig,
+    run_dir: str | os.PathLike,
+    device: str | torch.device = "auto",
+    data_dir: str | os.PathLike | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train (or resume) the run in ``run_dir`` up to ``config.steps``; returns ``run_dir``.
+
+    stop_after: leave after this many steps of this call (for tests and time-boxed sessions); the
+    state is saved first, so the next call continues.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(device)
+    tokenizer = load_tokenizer(data_dir=data_dir)
+    if (run_dir / "config.json").exists():
+        _check_same_config(run_dir, config)
+    else:
+        write_json(
+            run_dir / "config.json",
+            {
+                "config": asdict(config),
+                "provenance": collect("pretraining", device, seed=config.seed),
+                "threads": torch.get_num_threads(),
+            },
+        )
+    train_corpus = load_corpus(
+        tokenizer, config.corpus, config.train_split, data_dir, cache_dir=run_dir.parent
+    )
+    eval_corpus = load_corpus(tokenizer, config.corpus, config.eval_split, data_dir, cache_dir=run_dir.parent)
+    sampler = SOPSampler(
+        train_corpus, config.n_tokens, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    )
+    eval_sampler = SOPSampler(
+        eval_corpus, config.n_tokens, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    )
+    masking = NGramMasking.from_tokenizer(tokenizer, budget=config.mask_budget, max_ngram=config.max_ngram)
+    held_out = eval_batches(
+        eval_sampler,
+        eval_masking(tokenizer, config.mask_budget, config.max_ngram),
+        config.eval_batches,
+        config.batch_size,
+    )
+    if not (run_dir / "baselines.json").exists():
+        write_json(run_dir / "baselines.json", asdict(baselines(train_corpus, len(tokenizer), held_out)))
+
+    model = build_model(config, len(tokenizer)).to(device).train()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embeddings" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embeddings" not in n)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+        betas=config.adam_betas,
+        eps=1e-6,
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, config.steps)
+    state_path = run_dir / "state.pt"
+    step = _State.load(state_path, model, optimizer, scheduler) if state_path.exists() else 0
+    _append(run_dir / "starts.csv", [step, torch.get_num_threads(), str(device)])  # where each call began
+    # rows up to the saved step describe the restored state; later rows are redone (-1: a fresh start)
+    _truncate_csv(run_dir / "log.csv", LOG_COLUMNS, step if step else -1)
+    _truncate_csv(run_dir / "eval.csv", EVAL_COLUMNS, step if step else -1)
+    saved_steps = set(config.saved_steps())
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    def checkpoint_and_eval(at: int) -> None:
+        if at in saved_steps and not (run_dir / "checkpoints" / f"step_{at:07d}").exists():
+            save_checkpoint(model, run_dir / "checkpoints" / f"step_{at:07d}", at, config)
+        if at % config.eval_every == 0 or at == config.steps:
+            with autocast:
+                result = evaluate(model, held_out, device)
+            _append(run_dir / "eval.csv", [at, result.mlm_loss, result.mlm_accuracy, result.sop_accuracy])
+            model.train()
+
+    if step == 0:
+        checkpoint_and_eval(0)
+    end = config.steps if stop_after is None else min(config.steps, step + stop_after)
+    bar = tqdm(total=config.steps, initial=step, desc="pretraining", unit="step", disable=not progress)
+    while step < end:
+        started = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        totals = {"loss": 0.0, "mlm": 0.0, "sop": 0.0, "correct": 0, "masked": 0, "sop_correct": 0, "seqs": 0}
+        for micro in range(config.grad_accum):
+            generator = batch_generator(config.seed, step, micro)
+            batch = sampler.batch(config.batch_size, generator)
+            masked = masking(batch.encoded.input_ids, batch.encoded.attention_mask, generator)
+            from chaoslib.pretraining.evaluation import _to
+
+            with autocast:
+                out = pretraining_objective(
+                    model, batch.encoded.to(device), _to(masked, device), batch.sop_labels.to(device)
+                )
+            (out.loss / config.grad_accum).backward()
+            totals["loss"] += float(out.loss.detach()) / config.grad_accum
+            totals["mlm"] += float(out.mlm_loss.detach()) / config.grad_accum
+            totals["sop"] += float(out.sop_loss.detach()) / config.grad_accum
+            totals["correct"] += out.mlm_correct
+            totals["masked"] += out.n_masked
+            totals["sop_correct"] += out.sop_correct
+            totals["seqs"] += out.n_sequences
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        if not math.isfinite(totals["loss"]):
+            raise ChaoslibError(f"the loss became {totals['loss']} at step {step}; lower lr (={config.lr}).")
+        step += 1
+        tokens_per_s = config.tokens_per_step() / (time.perf_counter() - started)
+        _append(
+            run_dir / "log.csv",
+            [
+                step,
+                totals["loss"],
+                totals["mlm"],
+                totals["sop"],
+                totals["correct"] / max(totals["masked"], 1),
+                totals["sop_correct"] / max(totals["seqs"], 1),
+                lr,
+                tokens_per_s,
+            ],
+        )
+        checkpoint_and_eval(step)
+        if step % config.save_every == 0 or step == end:
+            _State.save(state_path, step, model, optimizer, scheduler)
+        bar.update(1)
+        bar.set_postfix(mlm=f"{totals['mlm']:.3f}", tok_s=f"{tokens_per_s:,.0f}")
+    bar.close()
+    return run_dir
+
+
+def save_checkpoint(model: AlbertForPreTraining, folder: Path, step: int, config: PretrainConfig) -> None:
+    """The network at ``step`` as a transformers folder (config.json + model.safetensors)."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    model.save_pretrained(tmp, safe_serialization=True)
+    write_json(tmp / "pretraining_step.json", {"step": step, "tokens_seen": step * config.tokens_per_step()})
+    os.replace(tmp, folder)

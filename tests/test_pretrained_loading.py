@@ -1,0 +1,72 @@
+"""Pretrained weights come through one loading path: the hub cache layout, a folder, or a shipped checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from chaoslib.model.configs import CHECKPOINTS_DIR, SHIPPED_NAMES
+from chaoslib.model.loading import load_albert
+from chaoslib.pretraining.checkpoint import sha256
+
+from .conftest import tiny_model
+
+REPO = Path(__file__).resolve().parent.parent
+
+LOAD_FROM_CACHE = """
+import json, sys, torch
+from chaoslib.model.loading import load_albert
+model, info = load_albert("albert-base-v2", weights="pretrained")
+print(json.dumps({"source": info.source, "weights": info.weights, "label": info.label(),
+                  "first": model.embeddings.word_embeddings.weight[:2, :3].tolist()}))
+"""
+
+
+def test_pretrained_weights_load_offline_from_a_cache_folder_in_the_hub_layout(tmp_path):
+    """models--albert--albert-base-v2/snapshots/<revision>/ with refs/main, HF_HUB_OFFLINE=1."""
+    model, _ = tiny_model(seed=7)
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--albert--albert-base-v2"
+    model.save_pretrained(repo / "snapshots" / revision, safe_serialization=True)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", LOAD_FROM_CACHE], cwd=REPO, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    assert loaded["source"] == "cache:albert/albert-base-v2"
+    assert loaded["weights"] == "pretrained" and loaded["label"] == "albert-base-v2 pretrained"
+    expected = model.embeddings.word_embeddings.weight[:2, :3]
+    torch.testing.assert_close(torch.tensor(loaded["first"]), expected, rtol=0, atol=0)
+
+
+def test_without_the_cache_offline_pretrained_weights_fail_at_once_and_say_how(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "empty"), "HF_HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", LOAD_FROM_CACHE], cwd=REPO, env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "PretrainedWeightsUnavailable" in run.stderr and "weights='random'" in run.stderr
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_a_shipped_checkpoint_matches_its_model_card_and_loads_by_name_as_pretrained_here(name):
+    folder = CHECKPOINTS_DIR / name
+    card = json.loads((folder / "card.json").read_text())
+    assert sha256(folder / card["weights_file"]) == card["sha256"], "the weights differ from the model card"
+    assert (folder / card["weights_file"]).stat().st_size <= 25 * 2**20
+    model, info = load_albert(name, weights="pretrained")
+    assert info.weights == "pretrained" and info.pretrained_here
+    assert info.label() == f"{name} pretrained here" and name in info.source
+    stored = load_file(folder / card["weights_file"])
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, stored[f"albert.{key}"], rtol=0, atol=0, msg=key)
+    random_model, random_info = load_albert(name, weights="random", init="tf", seed=0)
+    assert random_info.label() == f"{name} random tf #0" and not random_info.pretrained_here
+    assert random_model.config.hidden_size == model.config.hidden_size
+    assert not torch.equal(random_model.embeddings.word_embeddings.weight, model.embeddings.word_embeddings.weight)

@@ -1,0 +1,142 @@
+"""Pretraining: the SOP data, exact resumption after SIGKILL, and the objective against transformers."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AlbertForPreTraining
+
+from chaoslib.data.masking import IGNORE_INDEX, NGramMasking
+from chaoslib.pretraining.data import MIN_SEGMENT_TOKENS, SOPSampler, load_corpus, tokenise_documents
+from chaoslib.pretraining.objective import pretraining_objective
+from chaoslib.pretraining.train import PretrainConfig, build_model, pretrain
+
+REPO = Path(__file__).resolve().parent.parent
+
+# a network small enough to train for a dozen steps in seconds
+TINY = dict(
+    hidden_size=32,
+    num_attention_heads=2,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    embedding_size=16,
+    max_position_embeddings=32,
+    n_tokens=32,
+    batch_size=4,
+    max_documents=40,
+    eval_batches=2,
+    eval_every=4,
+    lr=1e-3,
+    warmup_steps=2,
+)
+
+
+def test_sop_examples_are_consecutive_segments_of_one_document_swapped_half_the_time(tokenizer):
+    documents = [[f"sentence {d} {i} is here with words." for i in range(12)] for d in range(3)]
+    corpus = tokenise_documents(tokenizer, documents, "synthetic")
+    sampler = SOPSampler(corpus, 40, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+    generator = torch.Generator().manual_seed(0)
+    flat = corpus.ids.tolist()
+    labels = []
+    for _ in range(200):
+        a, b, label = sampler.example(generator)
+        first, second = (b, a) if label else (a, b)  # the original order
+        joined = first + second
+        starts = [i for i in range(len(flat) - len(joined) + 1) if flat[i : i + len(joined)] == joined]
+        assert starts, "the two segments are not consecutive text of the corpus"
+        doc = int(torch.searchsorted(corpus.doc_starts, torch.tensor(starts[0]), right=True)) - 1
+        assert starts[0] + len(joined) <= int(corpus.doc_starts[doc + 1]), "a pair crosses documents"
+        assert len(a) >= MIN_SEGMENT_TOKENS and len(b) >= MIN_SEGMENT_TOKENS
+        assert len(a) + len(b) + 3 <= 40
+        labels.append(label)
+    assert 0.4 < sum(labels) / len(labels) < 0.6
+
+
+def test_objective_equals_transformers_pretraining_loss_at_the_masked_positions(tokenizer):
+    """Our masked-positions-only loss equals AlbertForPreTraining's own loss (which projects every token)."""
+    config = PretrainConfig(**{k: v for k, v in TINY.items()})
+    model = build_model(config, len(tokenizer)).eval()
+    corpus = load_corpus(tokenizer, max_documents=5)
+    sampler = SOPSampler(corpus, 32, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+    generator = torch.Generator().manual_seed(1)
+    batch = sampler.batch(4, generator)
+    masked = NGramMasking.from_tokenizer(tokenizer)(batch.encoded.input_ids, batch.encoded.attention_mask, generator)
+    ours = pretraining_objective(model, batch.encoded, masked, batch.sop_labels)
+    theirs = model(
+        input_ids=masked.input_ids,
+        attention_mask=batch.encoded.attention_mask,
+        token_type_ids=batch.encoded.token_type_ids,
+        labels=masked.labels,
+        sentence_order_label=batch.sop_labels,
+    )
+    assert (masked.labels != IGNORE_INDEX).sum() > 0
+    torch.testing.assert_close(ours.loss, theirs.loss, rtol=1e-5, atol=1e-6)
+
+
+def _weights(run_dir: Path, step: int) -> dict[str, torch.Tensor]:
+    return load_file(run_dir / "checkpoints" / f"step_{step:07d}" / "model.safetensors")
+
+
+def _steps_logged(run_dir: Path) -> int:
+    try:
+        with (run_dir / "log.csv").open(newline="") as handle:
+            return sum(1 for _ in handle) - 1
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+def test_a_run_killed_between_saves_resumes_and_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, one_thread):
+    steps = 12
+    settings = {**TINY, "steps": steps, "save_every": 3, "checkpoint_steps": [0, steps]}
+    whole = tmp_path / "corpora" / "whole"
+    pretrain(PretrainConfig(**settings), whole, device="cpu", progress=False)
+
+    killed = tmp_path / "corpora" / "killed"
+    cmd = [sys.executable, "-m", "chaoslib.pretraining", "train", "--run-dir", str(killed), "--threads", "1",
+           "--device", "cpu", "--set", *(f"{k}={v}".replace("'", '"') for k, v in settings.items())]
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while _steps_logged(killed) < 5 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # between the saves at steps 3 and 6, or later
+    proc.wait()
+    assert 5 <= _steps_logged(killed) < steps, "the run was not killed in the middle"
+
+    pretrain(PretrainConfig(**settings), killed, device="cpu", progress=False)
+    with (killed / "starts.csv").open(newline="") as handle:
+        starts = [int(row[0]) for row in csv.reader(handle)]
+    assert starts[0] == 0 and starts[-1] > 0, f"the second call did not resume: started at {starts}"
+    resumed, reference = _weights(killed, steps), _weights(whole, steps)
+    assert resumed.keys() == reference.keys()
+    for name in reference:
+        assert torch.equal(resumed[name], reference[name]), name
+    assert not torch.equal(_weights(whole, 0)["albert.encoder.embedding_hidden_mapping_in.weight"],
+                           reference["albert.encoder.embedding_hidden_mapping_in.weight"]), "nothing trained"
+    with (killed / "log.csv").open(newline="") as handle:
+        logged = [int(r["step"]) for r in csv.DictReader(handle)]
+    assert logged == list(range(1, steps + 1)), "the log lost or repeated steps"
+
+
+def test_a_run_refuses_to_resume_with_other_settings(tmp_path, one_thread):
+    run = tmp_path / "runs" / "a"
+    pretrain(PretrainConfig(**{**TINY, "steps": 1}), run, device="cpu", progress=False)
+    with pytest.raises(Exception, match="other settings"):
+        pretrain(PretrainConfig(**{**TINY, "steps": 2, "lr": 5e-3}), run, device="cpu", progress=False)
+
+
+def test_bad_config_names_the_parameter():
+    with pytest.raises(Exception, match="num_attention_heads"):
+        PretrainConfig(hidden_size=30, num_attention_heads=4)
+    with pytest.raises(Exception, match="n_tokens"):
+        PretrainConfig(n_tokens=256, max_position_embeddings=128)
