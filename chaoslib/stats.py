@@ -162,3 +162,33 @@ def difference_interval(
 ) -> tuple[float, float]:
     """Bootstrap interval of ``statistic(a) - statistic(b)``; arguments as :func:`ratio_interval`."""
     return _two_sample(a, b, np.subtract, statistic, confidence, n_resamples, seed, method, paired)
+
+
+def bootstrap_band(
+    values,
+    statistic: Statistic = np.mean,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    method: str = "percentile",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise bootstrap intervals of ``statistic`` over the rows of ``values``, one per column.
+
+    Args:
+        values: ``(n_samples, n_points)``, e.g. local exponents (inputs, windows). Non-finite
+            entries (``-inf`` where two copies merged) are left out of their column.
+        statistic, confidence, n_resamples, seed, method: as :func:`bootstrap_interval`
+            (every column uses the same ``seed``).
+
+    Returns:
+        ``(low, high)``, each ``(n_points,)``; NaN where a column has fewer than 2 finite values.
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 2:
+        raise ChaoslibError(f"values has shape {arr.shape}; expected (n_samples, n_points)")
+    low, high = np.full(arr.shape[1], np.nan), np.full(arr.shape[1], np.nan)
+    for j in range(arr.shape[1]):
+        column = arr[:, j][np.isfinite(arr[:, j])]
+        if column.size >= 2:
+            low[j], high[j] = bootstrap_interval(column, statistic, confidence, n_resamples, seed, method)
+    return low, high
