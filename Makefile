@@ -3,10 +3,15 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= offline
+# --pdf: the PDF too where TeX Live is installed (else the HTML, and how to get the PDF);
+# --require-pdf: no TeX is an error (CI); --no-pdf: HTML only
 PDF     ?= --pdf
+# FORCE=1: execute every notebook, whatever the execution cache says
+FORCE   ?=
 TORCH   ?= torch==2.13.0
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: setup latex book test benchmarks clean
+.PHONY: setup latex book test benchmarks data dist set-repo-url clean
 
 setup: $(VENV)/.installed
 
@@ -14,20 +19,26 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[book,test,online]"
+	$(PY) -m pip install -q -e ".[book,test,online,cluster]"
 	touch $@
 
-# pdflatex and latexmk for the PDF edition (Debian packages; CI and the dev machines run as root)
+# pdflatex and latexmk for the PDF edition: installed with apt-get where we are root (CI, the dev
+# machines); elsewhere the book is built as HTML and the build says how to get the PDF
 latex:
-	@if ! command -v latexmk >/dev/null || ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null; then \
+	@if command -v latexmk >/dev/null && command -v pdflatex >/dev/null && command -v pdftotext >/dev/null; then \
+	  :; \
+	elif [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing TeX Live for the PDF"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk poppler-utils >/dev/null; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEX_PACKAGES) >/dev/null; } \
+	    || echo "could not install TeX Live: the book is built as HTML only"; \
+	else \
+	  echo "TeX Live is not installed, and installing it needs root and apt-get: the book is built as HTML; the build says how to get the PDF"; \
 	fi
 
-# offline: no network at all; paper: needs the hub for the pretrained weights (and a GPU)
+# offline: no network at all; paper: needs the hub for the pretrained weights (and a GPU).
+# Executes only the notebooks whose inputs changed (see chaoslib/book/build.py), then renders.
 book: setup latex
-	$(if $(filter offline,$(PROFILE)),HF_HUB_OFFLINE=1) $(PY) -m chaoslib.book build --profile $(PROFILE) $(PDF)
+	$(if $(filter offline,$(PROFILE)),HF_HUB_OFFLINE=1) $(PY) -m chaoslib.book build --profile $(PROFILE) $(PDF) $(if $(filter 1 yes true,$(FORCE)),--force)
 
 test: setup
 	HF_HUB_OFFLINE=1 MPLBACKEND=agg $(PY) -m pytest
@@ -35,5 +46,18 @@ test: setup
 benchmarks: setup
 	for script in benchmarks/bench_*.py; do HF_HUB_OFFLINE=1 $(PY) $$script || exit 1; done
 
+# the offline data folder from its public sources, verified (default ../shared/data; DEST=DIR elsewhere)
+data:
+	$(PYTHON) scripts/fetch_data.py $(if $(DEST),--dest $(DEST))
+
+# wheel and sdist in dist/
+dist: setup
+	$(PY) -m build
+
+# the repository URL lives in _config.yml (repository.url); this writes URL there (when given) and
+# into every notebook's Colab cell, which clones the repository before chaoslib exists
+set-repo-url: setup
+	$(PY) -m chaoslib.book.colab $(if $(URL),--url $(URL))
+
 clean:
-	rm -rf book/_build book/*.ipynb results
+	rm -rf book/_build book/*.ipynb results dist

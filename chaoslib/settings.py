@@ -3,7 +3,11 @@
 The offline data (`shared/data` beside the repository: ALBERT tokenizer and configs, GLUE
 TSVs, WikiText-2) is never copied into the project. Its location is a setting, resolved in
 this order: the explicit ``data_dir`` argument, the ``CHAOSLIB_DATA`` environment variable,
-then ``../shared/data`` relative to the repository root.
+then, in a source checkout only, ``../shared/data`` relative to the repository root
+(``scripts/fetch_data.py`` fetches it there). An installed chaoslib (``pip install .``) has no
+repository around it, so it needs ``CHAOSLIB_DATA`` (or ``data_dir``); likewise its results go to
+``$CHAOSLIB_RESULTS`` or ``./results`` under the working directory (:func:`results_root`), never
+into site-packages.
 """
 
 from __future__ import annotations
@@ -15,8 +19,20 @@ import torch
 
 from chaoslib.errors import ChaoslibError, DataNotFound
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# the checkout root when chaoslib runs from its source tree (editable install, tests, the book);
+# site-packages when installed, where IN_CHECKOUT is False and nothing is read or written beside it
+REPO_ROOT = PACKAGE_DIR.parent
+IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
 DATA_ENV_VAR = "CHAOSLIB_DATA"
+RESULTS_ENV_VAR = "CHAOSLIB_RESULTS"
+
+
+def results_root() -> Path:
+    """Where results go: ``$CHAOSLIB_RESULTS``, else ``<repo>/results`` in a checkout, else ``./results``."""
+    if os.environ.get(RESULTS_ENV_VAR):
+        return Path(os.environ[RESULTS_ENV_VAR])
+    return REPO_ROOT / "results" if IN_CHECKOUT else Path.cwd() / "results"
 
 
 def data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -25,12 +41,20 @@ def data_dir(data_dir: str | os.PathLike | None = None) -> Path:
         path, how = Path(data_dir), "the data_dir argument"
     elif os.environ.get(DATA_ENV_VAR):
         path, how = Path(os.environ[DATA_ENV_VAR]), f"${DATA_ENV_VAR}"
-    else:
+    elif IN_CHECKOUT:
         path, how = REPO_ROOT.parent / "shared" / "data", "the default ../shared/data"
+    else:
+        raise DataNotFound(
+            f"chaoslib is installed ({PACKAGE_DIR}), not run from its repository, so it has no default "
+            f"data folder: set {DATA_ENV_VAR} to the folder that holds albert/, glue/ and wikitext-2/ "
+            "(scripts/fetch_data.py in the repository fetches it), or pass data_dir=... "
+            "(papermill: -p data_dir PATH)."
+        )
     if not path.is_dir():
         raise DataNotFound(
-            f"data folder {path} (from {how}) does not exist. Pass data_dir=... (papermill: -p data_dir PATH) "
-            f"or set {DATA_ENV_VAR} to the folder that holds albert/, glue/ and wikitext-2/."
+            f"data folder {path} (from {how}) does not exist. Fetch it with `python scripts/fetch_data.py` "
+            f"(`make data`), or pass data_dir=... (papermill: -p data_dir PATH) or set {DATA_ENV_VAR} to "
+            "the folder that holds albert/, glue/ and wikitext-2/."
         )
     return path.resolve()
 

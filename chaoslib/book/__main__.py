@@ -1,5 +1,7 @@
-"""``python -m chaoslib.book build|execute|render``: see :mod:`chaoslib.book.build`."""
+"""``python -m chaoslib.book build|execute|render|reads``: see :mod:`chaoslib.book.build`."""
+
+import sys
 
 from chaoslib.book.build import main
 
-main()
+sys.exit(main())
