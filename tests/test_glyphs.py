@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from chaoslib.data.glyphs import glyph, glyph_stroke, mix_targets, resample_polyline
+from chaoslib.data.glyphs import (
+    glyph,
+    glyph_stroke,
+    glyph_targets,
+    glyph_velocity,
+    integrate_velocity,
+    mix_targets,
+    resample_polyline,
+)
 from chaoslib.errors import ChaoslibError
 
 
@@ -77,3 +85,32 @@ def test_bad_input_is_rejected():
         glyph("UU", 5)
     with pytest.raises(ChaoslibError, match="scores"):
         mix_targets(np.array([6.0]), glyph("U", 3), glyph("S", 3))
+
+
+@pytest.mark.parametrize("char", ["U", "S"])
+@pytest.mark.parametrize("n_points", [2, 7, 40])
+def test_velocity_targets_are_the_finite_difference_of_the_resampled_glyph(char, n_points):
+    """v(k) = P (g(k+1) - g(k)) around the closed stroke, written out with an explicit loop."""
+    points = glyph(char, n_points)
+    expected = np.array([n_points * (points[(k + 1) % n_points] - points[k]) for k in range(n_points)])
+    np.testing.assert_allclose(glyph_velocity(char, n_points), expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(glyph_targets(char, n_points), glyph_velocity(char, n_points))
+    np.testing.assert_array_equal(glyph_targets(char, n_points, mode="position"), points)
+    # the drawing is the cumulative sum from the first point, and closes the stroke
+    drawn = integrate_velocity(glyph_velocity(char, n_points), points[0])
+    np.testing.assert_allclose(drawn[:-1], points, atol=1e-12)
+    np.testing.assert_allclose(drawn[-1], points[0], atol=1e-12)
+
+
+def test_velocity_of_a_fine_resampling_approaches_the_stroke_length():
+    """|v| is the stroke length per unit parameter: the mean speed tends to the perimeter."""
+    stroke = glyph_stroke("U")
+    perimeter = np.linalg.norm(np.diff(np.vstack([stroke, stroke[:1]]), axis=0), axis=1).sum()
+    speed = np.linalg.norm(glyph_velocity("U", 4000), axis=1)
+    assert speed.mean() == pytest.approx(perimeter, rel=1e-3)
+    np.testing.assert_array_equal(glyph_velocity("U", 1), [[0.0, 0.0]])  # one point does not move
+
+
+def test_unknown_target_mode_is_rejected():
+    with pytest.raises(ChaoslibError, match="mode"):
+        glyph_targets("U", 5, mode="acceleration")

@@ -1,18 +1,14 @@
-"""The windowed handwriting readout (chaoslib.tasks.readout): prefix-sum solver vs numpy.linalg.lstsq."""
+"""The windowed handwriting readout (chaoslib.tasks.readout): prefix-sum solver vs numpy.linalg.lstsq,
+the authors' per-pair NMSE by hand, the best-window rule (lengths >= 20), and the driver."""
 
 import numpy as np
 import pytest
 import torch
 
-from chaoslib.data.glyphs import glyph, mix_targets
+from chaoslib.data.glyphs import glyph_targets, mix_targets
 from chaoslib.errors import ChaoslibError
-from chaoslib.tasks.readout import (
-    ReadoutStatistics,
-    WindowedReadout,
-    collect_readout_statistics,
-    readout_statistics,
-    token_trajectories,
-)
+from chaoslib.tasks.readout import ReadoutStatistics, WindowedReadout, pair_nmse, readout_statistics
+from chaoslib.tasks.readout_run import collect_readout_statistics, token_trajectories
 
 HIDDEN, STEPS = 6, 24
 
@@ -29,51 +25,65 @@ def toy_split(n, seed, layernorm=False):
     return states, scores
 
 
-def design(states, scores, start, length):
+def design(states, scores, start, length, mode="velocity"):
     """The explicit least-squares problem of one window: X (n*L, hidden+1), Y (n*L, 2)."""
     window = states[:, start : start + length]
     x = np.concatenate([window, np.ones(window.shape[:2] + (1,))], axis=-1).reshape(-1, HIDDEN + 1)
-    y = mix_targets(scores, glyph("U", length), glyph("S", length)).reshape(-1, 2)
+    y = mix_targets(scores, glyph_targets("U", length, mode), glyph_targets("S", length, mode)).reshape(-1, 2)
     return x, y
 
 
-def lstsq_window(states, scores, start, length, ridge):
-    """Reference ridge fit: lstsq on the design matrix stacked with sqrt(alpha) * I rows (bias unpenalised)."""
-    x, y = design(states, scores, start, length)
+def lstsq_window(states, scores, start, length, ridge, mode="velocity"):
+    """Reference ridge fit: lstsq on the design matrix and sqrt(alpha) * I rows (bias unpenalised)."""
+    x, y = design(states, scores, start, length, mode)
     alpha = ridge * np.sum(x[:, :HIDDEN] ** 2) / HIDDEN
     penalty = np.sqrt(alpha) * np.eye(HIDDEN + 1)[:HIDDEN]
     x_aug, y_aug = np.vstack([x, penalty]), np.vstack([y, np.zeros((HIDDEN, 2))])
     return np.linalg.lstsq(x_aug, y_aug, rcond=None)[0]
 
 
-def nmse_direct(weights, states, scores, start, length):
-    x, y = design(states, scores, start, length)
+def pooled_direct(weights, states, scores, start, length, mode="velocity"):
+    """Our pooled, centred NMSE of explicit predictions."""
+    x, y = design(states, scores, start, length, mode)
     return np.sum((x @ weights - y) ** 2) / np.sum((y - y.mean(0)) ** 2)
 
 
-WINDOWS = [(0, 1), (0, 5), (3, 1), (2, 12), (7, 9), (10, 14), (23, 1), (0, 24)]
+def pair_direct(weights, states, scores, start, length, mode="velocity"):
+    """The authors' NMSE written out: per pair sum err^2 / sum target^2 (uncentred), mean over pairs."""
+    x, y = design(states, scores, start, length, mode)
+    err = ((x @ weights - y) ** 2).reshape(len(scores), -1).sum(1)
+    return np.mean(err / (y**2).reshape(len(scores), -1).sum(1))
 
 
-@pytest.fixture(scope="module")
-def fitted():
+WINDOWS = [(0, 2), (0, 5), (3, 2), (2, 12), (7, 9), (10, 14), (22, 2), (0, 24)]
+
+
+@pytest.fixture(scope="module", params=["velocity", "position"])
+def fitted(request):
     train, dev = toy_split(40, seed=1), toy_split(25, seed=2)
-    readout = WindowedReadout(starts=range(0, 24), lengths=range(1, 25), ridge=1e-3)
-    readout.fit(readout_statistics(*train, batch_size=16), readout_statistics(*dev))
+    readout = WindowedReadout(
+        starts=range(0, 24), lengths=range(1, 25), ridge=1e-3, targets=request.param, min_length=4
+    )
+    readout.fit(readout_statistics(*train, batch_size=16), readout_statistics(*dev), *dev)
     return readout, train, dev
 
 
 @pytest.mark.parametrize("start,length", WINDOWS)
 def test_prefix_sum_solution_equals_lstsq(fitted, start, length):
     readout, train, dev = fitted
+    mode = readout.target_mode
     fit = readout.window(start, length)
-    reference = lstsq_window(*train, start, length, ridge=1e-3)
+    reference = lstsq_window(*train, start, length, ridge=1e-3, mode=mode)
     np.testing.assert_allclose(fit.weights, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
-    # the grid's dev and train NMSE equal the errors of explicit predictions
-    assert readout.nmse_.sel(start=start, length=length).item() == pytest.approx(
-        nmse_direct(reference, *dev, start, length), rel=1e-6
+    # the grids' dev and train scores equal the errors of explicit predictions
+    assert readout.pooled_nmse_.sel(start=start, length=length).item() == pytest.approx(
+        pooled_direct(reference, *dev, start, length, mode), rel=1e-6
     )
-    assert readout.train_nmse_.sel(start=start, length=length).item() == pytest.approx(
-        nmse_direct(reference, *train, start, length), rel=1e-6
+    assert readout.train_pooled_nmse_.sel(start=start, length=length).item() == pytest.approx(
+        pooled_direct(reference, *train, start, length, mode), rel=1e-6
+    )
+    assert readout.pair_nmse_.sel(start=start, length=length).item() == pytest.approx(
+        pair_direct(reference, *dev, start, length, mode), rel=1e-6
     )
     # predict() reads the same steps as the design matrix
     x, _ = design(*dev, start, length)
@@ -82,7 +92,7 @@ def test_prefix_sum_solution_equals_lstsq(fitted, start, length):
 
 def test_tiny_ridge_approaches_plain_lstsq_when_full_rank():
     train, dev = toy_split(30, seed=3), toy_split(10, seed=4)
-    readout = WindowedReadout(starts=[2], lengths=[6], ridge=1e-12).fit(
+    readout = WindowedReadout(starts=[2], lengths=[6], ridge=1e-12, metric="pooled", min_length=1).fit(
         readout_statistics(*train), readout_statistics(*dev)
     )
     x, y = design(*train, 2, 6)
@@ -95,8 +105,8 @@ def test_layernorm_states_are_solvable_with_the_default_ridge():
     train, dev = toy_split(30, seed=5, layernorm=True), toy_split(10, seed=6, layernorm=True)
     x, _ = design(*train, 0, 8)
     assert np.linalg.matrix_rank(x) == HIDDEN  # one less than the number of columns
-    readout = WindowedReadout(starts=[0], lengths=[8]).fit(
-        readout_statistics(*train), readout_statistics(*dev)
+    readout = WindowedReadout(starts=[0], lengths=[8], min_length=8).fit(
+        readout_statistics(*train), readout_statistics(*dev), *dev
     )
     reference = lstsq_window(*train, 0, 8, ridge=readout.ridge)
     np.testing.assert_allclose(
@@ -106,16 +116,61 @@ def test_layernorm_states_are_solvable_with_the_default_ridge():
 
 def test_grid_marks_impossible_windows_and_finds_the_minimum(fitted):
     readout, _, _ = fitted
-    nmse = readout.nmse_.values
+    nmse = readout.pair_nmse_.values
     starts, lengths = np.meshgrid(readout.starts, readout.lengths, indexing="ij")
     assert np.all(np.isnan(nmse[starts + lengths > STEPS]))
-    assert np.all(np.isfinite(nmse[starts + lengths <= STEPS]))
-    assert readout.best_nmse_ == np.nanmin(nmse)
+    possible = (starts + lengths <= STEPS) & (lengths >= 2)
+    assert np.all(np.isfinite(nmse[possible]))
+    # velocity: a closed stroke drawn in one step does not move, so length 1 has no score
+    assert np.all(np.isnan(nmse[:, 0])) == (readout.target_mode == "velocity")
+    eligible = np.where(lengths >= readout.min_length, nmse, np.nan)
+    assert readout.best_nmse_ == np.nanmin(eligible)
     assert (
-        readout.nmse_.sel(start=readout.best_start_, length=readout.best_length_).item() == readout.best_nmse_
+        readout.pair_nmse_.sel(start=readout.best_start_, length=readout.best_length_).item()
+        == readout.best_nmse_
     )
-    # a readout that sees the score (states carry sin(f t + s)) beats the constant dot on train
-    assert np.nanmin(readout.train_nmse_.values) < 0.5
+    # the best window's per-pair errors average to its grid entry
+    assert readout.pair_errors_.mean().item() == pytest.approx(readout.best_nmse_, rel=1e-9)
+    # a readout that sees the score (states carry sin(f t + s)) beats the constant output on train;
+    # velocities turn with the stroke, which six toy sinusoids follow less well than positions
+    assert np.nanmin(readout.train_pooled_nmse_.values) < (0.5 if readout.target_mode == "position" else 0.95)
+
+
+def test_pair_nmse_by_hand():
+    """Two samples, two steps: sum of squared error over sum of squared target, per sample, uncentred."""
+    target = np.array([[[1.0, 0.0], [0.0, 2.0]], [[3.0, 4.0], [0.0, 0.0]]])
+    prediction = np.array([[[1.0, 1.0], [0.0, 0.0]], [[3.0, 0.0], [0.0, 0.0]]])
+    # sample 0: errors (0, 1), (0, -2) -> 5, target 1 + 4 = 5; sample 1: error (0, -4) -> 16 over 9 + 16
+    np.testing.assert_allclose(pair_nmse(prediction, target), [1.0, 16 / 25])
+    # a centred denominator would differ: sample 0's targets around their mean (0.5, 1) sum to 2.5
+    assert np.sum((target[0] - target[0].mean(0)) ** 2) == 2.5
+
+
+def test_best_window_ignores_lengths_below_min_length():
+    """Short windows that fit better are skipped: the search starts at min_length (the authors' 20)."""
+    readout = WindowedReadout(starts=range(3), lengths=range(1, 26))
+    assert readout.min_length == 20
+    grid = np.full((3, 25), 0.5)
+    grid[1, 4] = 0.01  # length 5: the best overall, but too short
+    grid[2, 21] = 0.2  # length 22: the best of the eligible windows
+    assert readout.best_window(grid) == (2, 22)
+    grid[:, 19:] = np.nan
+    with pytest.raises(ChaoslibError, match="min_length"):
+        readout.best_window(grid)
+    with pytest.raises(ChaoslibError, match="min_length"):
+        WindowedReadout(lengths=range(1, 11))
+
+
+def test_best_window_of_a_fit_respects_min_length():
+    """On data where a short window wins overall, the fitted best window is still >= min_length."""
+    train, dev = toy_split(40, seed=1), toy_split(25, seed=2)
+    free = WindowedReadout(starts=range(0, 4), lengths=range(1, 21), min_length=1)
+    free.fit(readout_statistics(*train), readout_statistics(*dev), *dev)
+    assert free.best_length_ < 20  # the unconstrained minimum is a short window (checked, not assumed)
+    strict = WindowedReadout(starts=range(0, 4), lengths=range(1, 21), min_length=20)
+    strict.fit(readout_statistics(*train), readout_statistics(*dev), *dev)
+    assert strict.best_length_ == 20
+    assert strict.best_nmse_ == pytest.approx(np.nanmin(free.pair_nmse_.sel(length=20).values))
 
 
 def test_statistics_accumulate_over_batches_exactly():
@@ -151,16 +206,27 @@ def test_bad_input_is_rejected():
     dev = readout_statistics(np.zeros((3, STEPS, HIDDEN + 1)), [1.0, 2.0, 3.0])
     with pytest.raises(ChaoslibError, match="differ"):
         WindowedReadout().fit(train, dev)
+    with pytest.raises(ChaoslibError, match="targets"):
+        WindowedReadout(targets="acceleration")
+    with pytest.raises(ChaoslibError, match="dev states"):
+        WindowedReadout(lengths=range(1, 21)).fit(train, readout_statistics(*toy_split(5, seed=1)))
 
 
-def test_score_blind_level_equals_the_mean_glyph_drawing(fitted):
+def test_score_blind_levels_equal_the_best_constant_drawings(fitted):
     readout, _, dev = fitted
     states, scores = dev
-    for length in (1, 5, 13):
-        _, y = design(states, scores, 0, length)
+    for length in (2, 5, 13):
+        _, y = design(states, scores, 0, length, readout.target_mode)
         y = y.reshape(len(scores), length, 2)
         blind = np.sum((y - y.mean(0)) ** 2) / np.sum((y - y.reshape(-1, 2).mean(0)) ** 2)
-        assert readout.score_blind_nmse_.sel(length=length).item() == pytest.approx(blind, rel=1e-10)
+        assert readout.blind_pooled_nmse_.sel(length=length).item() == pytest.approx(blind, rel=1e-10)
+        # the pair NMSE's best constant output, found numerically, scores the closed form
+        norms = (y**2).sum(axis=(1, 2))
+        weighted = (y / norms[:, None, None]).sum(0) / (1 / norms).sum()
+        direct = pair_nmse(np.broadcast_to(weighted, y.shape), y).mean()
+        assert readout.blind_pair_nmse_.sel(length=length).item() == pytest.approx(direct, rel=1e-10)
+        shifted = pair_nmse(np.broadcast_to(weighted + 0.01, y.shape), y).mean()
+        assert shifted > direct
 
 
 def test_collect_statistics_from_an_albert_map_matches_direct_iteration():

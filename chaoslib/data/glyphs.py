@@ -19,6 +19,17 @@ Choices (ours, stated because the spec is silent):
   closed stroke the step from the last point back to the first is also one spacing.
 - The glyph is scaled by its larger side (aspect ratio kept) and centred in the unit box
   [0, 1]^2.
+
+Targets: pen velocities by default, as the authors (``write_mode`` 0 of their
+``src/script/calc_reconstruction_error.py``: the derivative of the letter's curve; the drawing is
+its cumulative sum). Here the velocity of a window of P steps is the forward finite difference of
+the glyph resampled to P points, divided by the parameter step 1/P of the closed stroke,
+
+    v_P(k) = P (g_P(k + 1) - g_P(k)),  g_P(P) = g_P(0),
+
+so its size does not depend on P, and the drawing is recovered exactly by
+g_P(k) = g_P(0) + (1/P) sum_{j<k} v_P(j) (:func:`integrate_velocity`). A closed stroke drawn in
+one step does not move: v_1 = 0. ``mode="position"`` gives the points themselves.
 """
 
 from __future__ import annotations
@@ -118,6 +129,44 @@ def glyph(char: str, n_points: int, font: str = DEFAULT_FONT) -> np.ndarray:
     """``char`` as P points evenly spaced along its stroke, in the unit box. Returns (P, 2)."""
     stroke = _stroke(char, font)
     return resample_polyline(stroke, n_points, closed=True)
+
+
+TARGET_MODES = ("velocity", "position")
+
+
+def glyph_velocity(char: str, n_points: int, font: str = DEFAULT_FONT) -> np.ndarray:
+    """Pen velocity along ``char``'s stroke: P (g(k+1) - g(k)), g the glyph resampled to P points. (P, 2)."""
+    points = glyph(char, n_points, font)
+    return n_points * (np.roll(points, -1, axis=0) - points)
+
+
+def glyph_targets(char: str, n_points: int, mode: str = "velocity", font: str = DEFAULT_FONT) -> np.ndarray:
+    """The readout's targets for ``char`` over P steps: velocities (default, as the authors) or positions.
+
+    Returns:
+        (P, 2).
+    """
+    if mode == "velocity":
+        return glyph_velocity(char, n_points, font)
+    if mode == "position":
+        return glyph(char, n_points, font)
+    raise ChaoslibError(f"mode={mode!r}; use one of {list(TARGET_MODES)} (the authors' default: velocity).")
+
+
+def integrate_velocity(velocity: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The drawing of velocities: start + (1/P) cumulative sum; P + 1 points (the last closes the stroke).
+
+    Args:
+        velocity: (..., P, 2) as :func:`glyph_velocity`.
+        start: (..., 2) the pen's first point.
+
+    Returns:
+        (..., P + 1, 2).
+    """
+    velocity = np.asarray(velocity, dtype=np.float64)
+    steps = np.cumsum(velocity, axis=-2) / velocity.shape[-2]
+    start = np.asarray(start, dtype=np.float64)[..., None, :]
+    return np.concatenate([start, start + steps], axis=-2)
 
 
 def mix_targets(scores: np.ndarray, start_glyph: np.ndarray, end_glyph: np.ndarray) -> np.ndarray:
