@@ -33,7 +33,27 @@ def main(argv: list[str] | None = None) -> None:
     ship.add_argument("--name", required=True)
     ship.add_argument("--command", required=True, help="the training command, for the model card")
     ship.add_argument("--data-dir")
+    diag = sub.add_parser("diagnostics", help="the dynamics and task scores of every checkpoint of a run (chapter 08)")
+    diag.add_argument("--run-dir", required=True)
+    diag.add_argument("--out", required=True, help="the record (netCDF), e.g. chaoslib/checkpoints/NAME/diagnostics.nc")
+    diag.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override DiagnosticSettings fields")
+    diag.add_argument("--executor", default="local", choices=["local", "ray"])
+    diag.add_argument("--ray-address")
+    diag.add_argument("--threads", type=int)
+    diag.add_argument("--data-dir")
     args = parser.parse_args(argv)
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    if args.command == "diagnostics":
+        import shlex
+        import sys
+
+        from chaoslib.pretraining.diagnostics import run_diagnostics, settings_from_dict
+
+        overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+        run_diagnostics(args.run_dir, args.out, settings_from_dict(overrides), executor=args.executor,
+                        ray_address=args.ray_address, data_dir=args.data_dir,
+                        command="python -m chaoslib.pretraining " + shlex.join(sys.argv[1:]))
     if args.command == "evaluate":
         from chaoslib.pretraining.checkpoint import evaluate_checkpoint
 
@@ -43,8 +63,6 @@ def main(argv: list[str] | None = None) -> None:
 
         print(ship_run(args.run_dir, args.name, args.command, data_dir=args.data_dir))
     if args.command == "train":
-        if args.threads:
-            torch.set_num_threads(args.threads)
         overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
         if args.steps:
             overrides["steps"] = args.steps

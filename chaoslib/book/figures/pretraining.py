@@ -1,0 +1,128 @@
+"""Chapter 08 figures: the pretraining run and the dynamics of its checkpoints, against pretraining step.
+
+Every function takes the diagnostics record (``chaoslib.pretraining.diagnostics``: dims ``checkpoint``,
+``sample``, ``ed_step``, ``depth``, ...) and, for the loss curve, the run's per-step log; step 0 (the
+initialisation) sits on a symmetric-log axis, linear up to the first saved step.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+
+def _step_axis(ax, record: xr.Dataset) -> None:
+    steps = record.checkpoint.values
+    first = steps[steps > 0].min() if (steps > 0).any() else 1
+    ax.set_xscale("symlog", linthresh=float(first))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("pretraining step")
+
+
+def training_curves(log: pd.DataFrame, record: xr.Dataset, unigram_entropy: float) -> plt.Figure:
+    """Left: masked-LM loss (training, per step; held-out all-[MASK] at the checkpoints) with the unigram
+    entropy. Right: held-out masked-token and SOP accuracy at the checkpoints with their baselines."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(log["step"], log["mlm_loss"], lw=0.5, alpha=0.5, color="0.5", label="training batch (80/10/10)")
+    left.plot(record.checkpoint, record.mlm_loss, "o-", color="C0", label="held out, all [MASK]")
+    left.axhline(unigram_entropy, ls="--", color="C3", lw=1, label="unigram entropy (train)")
+    left.set_ylabel("masked-LM loss (nats)")
+    left.legend(fontsize=8)
+    right.plot(record.checkpoint, record.mlm_accuracy, "o-", color="C0", label="masked-token accuracy")
+    right.plot(
+        record.checkpoint, record.most_frequent_accuracy, "--", color="C0", lw=1, label="most frequent token"
+    )
+    right.plot(record.checkpoint, record.sop_accuracy, "s-", color="C1", label="SOP accuracy")
+    right.axhline(0.5, ls="--", color="C1", lw=1, label="SOP chance")
+    right.set_ylabel("held-out accuracy")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        _step_axis(ax, record)
+    fig.tight_layout()
+    return fig
+
+
+def _median_band(
+    ax, record: xr.Dataset, values: xr.DataArray, label: str, color: str, marker: str = "o"
+) -> None:
+    """Median over inputs with the interquartile range as a band."""
+    q = values.quantile([0.25, 0.5, 0.75], dim="sample")
+    ax.fill_between(record.checkpoint, q.sel(quantile=0.25), q.sel(quantile=0.75), color=color, alpha=0.25)
+    ax.plot(record.checkpoint, q.sel(quantile=0.5), marker + "-", color=color, label=label)
+
+
+def dynamics_along_training(record: xr.Dataset) -> plt.Figure:
+    """Four panels against pretraining step: the first window's local exponent, the chaos length and the
+    sync offset t_sync (median over inputs, band = interquartile range), the peak effective dimension and
+    the Kaplan-Yorke dimension of the top-k spectrum (mean over its inputs, bars = range)."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True)
+    (a, b), (c, d) = axes
+    _median_band(a, record, record.lambda0, r"$\lambda_0$ (first window)", "C0")
+    a.axhline(0, color="0.4", lw=0.8)
+    a.set_ylabel(r"local exponent $\lambda_0$ per step")
+    _median_band(b, record, record.chaos_length, "chaos length", "C2")
+    _median_band(b, record, record.t_sync, r"$t_{\rm sync}$", "C4", marker="s")
+    b.set_ylabel("steps")
+    b.legend(fontsize=8)
+    c.plot(record.checkpoint, record.ed_peak, "o-", color="C1")
+    c.set_ylabel("peak effective dimension")
+    ky = record.kaplan_yorke.values  # (checkpoint, spectrum_input)
+    mean = ky.mean(axis=1)
+    d.errorbar(
+        record.checkpoint.values,
+        mean,
+        yerr=[mean - ky.min(axis=1), ky.max(axis=1) - mean],
+        fmt="o-",
+        color="C5",
+        capsize=3,
+    )
+    d.set_ylabel("Kaplan-Yorke dimension")
+    for ax in axes.flat:
+        _step_axis(ax, record)
+    fig.tight_layout()
+    return fig
+
+
+def effective_dimension_curves(record: xr.Dataset) -> plt.Figure:
+    """ED(t) over the map's steps t, one curve per checkpoint, coloured by pretraining step."""
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    colours = plt.cm.viridis(np.linspace(0, 1, record.sizes["checkpoint"]))
+    for colour, step in zip(colours, record.checkpoint.values, strict=True):
+        ax.plot(
+            record.ed_step,
+            record.effective_dimension.sel(checkpoint=step),
+            color=colour,
+            lw=1.2,
+            label=f"step {int(step)}",
+        )
+    ax.set_xlabel("step t of the map")
+    ax.set_ylabel("effective dimension")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def stsb_along_training(record: xr.Dataset) -> plt.Figure:
+    """Left: frozen-feature STS-B dev score against encoder depth, one curve per checkpoint. Right: the best
+    depth's score against pretraining step."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colours = plt.cm.viridis(np.linspace(0, 1, record.sizes["checkpoint"]))
+    for colour, step in zip(colours, record.checkpoint.values, strict=True):
+        left.plot(
+            record.depth,
+            record.stsb_score.sel(checkpoint=step),
+            "o-",
+            ms=3,
+            color=colour,
+            label=f"step {int(step)}",
+        )
+    left.set_xscale("log")
+    left.set_xlabel("encoder depth (applications of the layer)")
+    left.set_ylabel("STS-B dev score")
+    left.legend(fontsize=7, ncol=2)
+    right.plot(record.checkpoint, record.stsb_score.max("depth"), "o-", color="C3")
+    right.set_ylabel("best STS-B dev score over depths")
+    _step_axis(right, record)
+    fig.tight_layout()
+    return fig

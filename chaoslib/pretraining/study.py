@@ -1,0 +1,112 @@
+"""Chapter 08's calls: the diagnostics record of a shipped network, its glued numbers, and the live recheck."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from chaoslib.errors import ChaoslibError
+from chaoslib.model.configs import CHECKPOINTS_DIR
+from chaoslib.pretraining.diagnostics import (
+    DiagnosticSettings,
+    checkpoint_diagnostics,
+    recheck,
+    run_diagnostics,
+    settings_from_dict,
+)
+from chaoslib.stats import bootstrap_interval
+from chaoslib.store import load_dataset
+
+RECORD_FILE = "diagnostics.nc"
+
+
+def load_study(
+    checkpoint: str,
+    record: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike | None = None,
+    recompute: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[xr.Dataset, pd.DataFrame, dict]:
+    """(diagnostics record, per-step training log, model card) of a shipped checkpoint.
+
+    ``recompute=True`` recomputes the record from the run's checkpoints in ``run_dir`` (they do not ship).
+    """
+    folder = CHECKPOINTS_DIR / checkpoint
+    path = Path(record) if record else folder / RECORD_FILE
+    if recompute:
+        if run_dir is None or not Path(run_dir, "checkpoints").is_dir():
+            raise ChaoslibError(
+                f"recompute=True needs run_dir, the pretraining run's folder with its checkpoints/ (got {run_dir!r}); "
+                "the intermediate checkpoints do not ship. Without it, read the shipped record (recompute=False)."
+            )
+        previous = load_dataset(path) if path.exists() else None
+        settings = settings_from_dict(previous.attrs["settings"]) if previous is not None else DiagnosticSettings()
+        run_diagnostics(run_dir, path, settings, executor=executor, ray_address=ray_address, data_dir=data_dir)
+    if not path.exists():
+        raise ChaoslibError(f"no diagnostics record at {path}; pass record=PATH or recompute it with run_dir=...")
+    card = json.loads((folder / "card.json").read_text())
+    log = pd.read_csv(folder / "training_log.csv")
+    return load_dataset(path), log, card
+
+
+def _interval_text(values: np.ndarray, digits: str = ".3g") -> str:
+    low, high = bootstrap_interval(values, np.median)
+    return f"{np.median(values):{digits}} [{low:{digits}}, {high:{digits}}]"
+
+
+def numbers(record: xr.Dataset) -> dict:
+    """The chapter's glued numbers: first and last checkpoint, medians with bootstrap 95% intervals."""
+    first, last = record.isel(checkpoint=0), record.isel(checkpoint=-1)
+    changes = np.abs(np.diff(record.chaos_length.median("sample").values))
+    biggest = int(np.argmax(changes)) if len(changes) else 0
+    return {
+        "pre_n_checkpoints": int(record.sizes["checkpoint"]),
+        "pre_last_step": int(record.checkpoint[-1]),
+        "pre_lambda0_first": _interval_text(first.lambda0.values),
+        "pre_lambda0_last": _interval_text(last.lambda0.values),
+        "pre_chaos_first": _interval_text(first.chaos_length.values, ".0f"),
+        "pre_chaos_last": _interval_text(last.chaos_length.values, ".0f"),
+        "pre_sync_first": _interval_text(first.t_sync.values, ".0f"),
+        "pre_sync_last": _interval_text(last.t_sync.values, ".0f"),
+        "pre_chaos_jump_from": int(record.checkpoint[biggest]),
+        "pre_chaos_jump_to": int(record.checkpoint[min(biggest + 1, record.sizes["checkpoint"] - 1)]),
+        "pre_ed_first": float(first.ed_peak),
+        "pre_ed_last": float(last.ed_peak),
+        "pre_mlm_first": float(first.mlm_accuracy),
+        "pre_mlm_last": float(last.mlm_accuracy),
+        "pre_sop_last": float(last.sop_accuracy),
+        "pre_stsb_first": float(first.stsb_score.max()),
+        "pre_stsb_last": float(last.stsb_score.max()),
+    }
+
+
+def live_recheck(checkpoint: str, record: xr.Dataset, data_dir: str | os.PathLike | None = None):
+    """Recompute the shipped (final) checkpoint's diagnostics now and compare them with the record.
+
+    Returns (table for the final entry, table for the penultimate entry: the negative control). Raises
+    ``ChaoslibError`` when the final entry is out of tolerance (a stale record) or when the negative control
+    passes (the tolerances could not tell two checkpoints apart).
+    """
+    settings = settings_from_dict(record.attrs["settings"])
+    live = checkpoint_diagnostics(CHECKPOINTS_DIR / checkpoint, settings, data_dir=data_dir)
+    steps = record.checkpoint.values
+    final = recheck(record, int(steps[-1]), live, settings)
+    control = recheck(record, int(steps[-2]), live, settings)
+    if not final["within"].all():
+        bad = final.loc[~final["within"], "quantity"].tolist()
+        raise ChaoslibError(
+            f"the diagnostics record of {checkpoint} does not match its shipped weights ({bad} out of tolerance): "
+            "the record is stale. Recompute it: python -m chaoslib.pretraining diagnostics --run-dir RUN --out "
+            f"chaoslib/checkpoints/{checkpoint}/{RECORD_FILE}"
+        )
+    if control["within"].all():
+        raise ChaoslibError("the penultimate checkpoint's record passes the final checkpoint's tolerances: the "
+                            "recheck cannot tell checkpoints apart; tighten RECHECK_TOLERANCES.")
+    return final, control
