@@ -1,9 +1,20 @@
-"""The book build fails loudly: a notebook that raises, or a chapter without a figure, stops it."""
+"""The book build fails loudly (a notebook that raises, or a chapter without a figure, stops it), and
+each way of building it works as typed: `jupyter-book build book`, the workflows, no TeX, the data."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import io
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
 import nbformat
 import pytest
+import yaml
 
 import chaoslib.book.build as book
 
@@ -65,3 +76,204 @@ def test_undeclared_profile_parameter_fails(tiny_book, monkeypatch):
     monkeypatch.setattr(book, "profile_parameters", lambda profile, name: {"profile": profile, "n_stepz": 3})
     with pytest.raises(book.BuildError, match="n_stepz"):
         book.execute("offline")
+
+
+# --- the ways the book is built -----------------------------------------------------------------
+
+ROOT = book.REPO_ROOT
+VENV_BIN = Path(sys.executable).parent
+
+
+def test_book_folder_links_the_root_toc_and_config():
+    """`jupyter-book build book` reads book/_toc.yml and book/_config.yml: they are the root files."""
+    for name in ("_toc.yml", "_config.yml"):
+        assert (ROOT / "book" / name).resolve() == (ROOT / name).resolve(), name
+
+
+def test_config_loads_the_guard_extension():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "chaoslib.book.sphinx_guard" in config["sphinx"]["extra_extensions"]
+
+
+def test_jupyter_book_build_book_on_a_fresh_clone_names_the_command(tmp_path):
+    """On a clone where no notebook has been executed, the command a reader types stops at once
+    and says which command executes the notebooks (instead of rendering a book without chapters)."""
+    clone = tmp_path / "clone"
+    (clone / "notebooks").mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, clone / name)
+    shutil.copytree(
+        ROOT / "book", clone / "book", symlinks=True, ignore=shutil.ignore_patterns("_build", "*.ipynb")
+    )
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        shutil.copy(notebook, clone / "notebooks" / notebook.name)
+    result = subprocess.run(
+        [str(VENV_BIN / "jupyter-book"), "build", "book"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "not executed yet" in out and "`make book`" in out
+    assert not (clone / "book" / "_build" / "html" / "index.html").exists()
+
+
+def test_sphinx_guard_lists_exactly_the_unexecuted_notebooks(tmp_path):
+    from chaoslib.book.sphinx_guard import unexecuted_notebooks
+
+    (tmp_path / "notebooks").mkdir()
+    src = tmp_path / "book"
+    src.mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - chapters:\n      - file: ch1\n      - file: ch2\n"
+        "      - file: api\n"
+    )
+    (src / "intro.md").write_text("# Intro\n")
+    for name in ("ch1", "ch2"):
+        (tmp_path / "notebooks" / f"{name}.ipynb").write_text("{}")
+    (src / "ch1.ipynb").write_text("{}")
+    # api is not a notebook: a missing Markdown page is left to Sphinx's own warning
+    assert unexecuted_notebooks(src, tmp_path / "_toc.yml") == ["ch2"]
+
+
+def test_workflows_pass_actionlint():
+    exe = shutil.which("actionlint", path=str(VENV_BIN)) or shutil.which("actionlint")
+    assert exe, "actionlint is missing: pip install -e '.[test]'"
+    result = subprocess.run([exe, "-no-color"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    workflows = {p.name for p in (ROOT / ".github" / "workflows").glob("*.yml")}
+    assert {"book.yml", "paper.yml", "ci.yml"} <= workflows
+
+
+def test_publishing_workflow_deploys_html_with_the_pdf():
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    assert flow[True]["push"]["branches"] == ["main"]  # PyYAML reads the key `on` as True
+    steps = flow["jobs"]["build"]["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "scripts/fetch_data.py" in runs and "PDF=--require-pdf" in runs
+    assert "transient-chaos-bert.pdf book/_build/html/" in runs
+    assert any(s.get("uses", "").startswith("actions/upload-pages-artifact") for s in steps)
+    assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in flow["jobs"]["deploy"]["steps"])
+    paper = yaml.safe_load((ROOT / ".github" / "workflows" / "paper.yml").read_text())
+    assert "workflow_dispatch" in paper[True]
+    assert paper["jobs"]["paper"]["runs-on"] == ["self-hosted", "gpu"]
+
+
+def _bare_path(tmp_path) -> str:
+    """A PATH with the shell's basic tools but no apt-get and no TeX programs."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("id", "make", "sh", "bash"):
+        found = shutil.which(tool)
+        if found:
+            (bare / tool).symlink_to(found)
+    return str(bare)
+
+
+def test_make_latex_without_root_or_apt_goes_on_and_says_so(tmp_path):
+    env = {"PATH": _bare_path(tmp_path), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [shutil.which("make"), "-s", "latex"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "TeX Live is not installed" in result.stdout and "HTML" in result.stdout
+
+
+def _stub_rendering(monkeypatch, tmp_path):
+    """book.main with execution and jupyter-book replaced: the HTML builder writes index.html."""
+    pages = tmp_path / "book"
+    pages.mkdir()
+    monkeypatch.setattr(book, "BOOK", pages)
+    monkeypatch.setattr(book, "notebook_names", lambda: [])
+    monkeypatch.setattr(book, "execute", lambda *a, **k: {})
+    builders = []
+
+    def fake_jupyter_book(*args):
+        builders.append(args[args.index("--builder") + 1])
+        (pages / "_build" / "html").mkdir(parents=True, exist_ok=True)
+        (pages / "_build" / "html" / "index.html").write_text("<html></html>")
+
+    monkeypatch.setattr(book, "_jupyter_book", fake_jupyter_book)
+    return pages, builders
+
+
+def test_book_without_tex_builds_the_html_and_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
+    pages, builders = _stub_rendering(monkeypatch, tmp_path)
+    monkeypatch.setenv("PATH", _bare_path(tmp_path))
+    assert book.main(["build", "--pdf"]) == 0
+    out = capsys.readouterr().out
+    assert builders == ["html"] and (pages / "_build" / "html" / "index.html").exists()
+    assert "the PDF was not built: latexmk, pdflatex not found" in out
+    assert "apt-get install" in out and "make book" in out
+
+
+def test_book_without_tex_fails_when_the_pdf_is_required(tmp_path, monkeypatch, capsys):
+    _stub_rendering(monkeypatch, tmp_path)
+    monkeypatch.setenv("PATH", _bare_path(tmp_path))
+    assert book.main(["build", "--require-pdf"]) == 1
+    assert "the PDF needs pdflatex and latexmk" in capsys.readouterr().err
+
+
+# --- the data folder from its public sources -----------------------------------------------------
+
+
+def _load_fetch_data():
+    spec = importlib.util.spec_from_file_location("fetch_data", ROOT / "scripts" / "fetch_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_sources(fd, data: Path) -> tuple[dict, dict]:
+    """The public sources as the script expects them, rebuilt from a verified data folder: the zips,
+    the files, WikiText-2 train in five parts, RTE/WNLI train split into train.tsv + shuffled val.tsv."""
+    remote, zip_hashes = {}, {}
+    for source, path, _, members in fd.ZIPS:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for dest, suffix in members.items():
+                top = dest.split("/")[1]
+                name = suffix if suffix.startswith(top + "/") else f"{top}/{suffix}"
+                archive.writestr(name, (data / dest).read_bytes())
+        remote[(source, path)] = buffer.getvalue()
+        zip_hashes[path] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    for dest, (source, path) in fd.FILES.items():
+        remote[(source, path)] = (data / dest).read_bytes()
+    for dest, (source, paths) in fd.CONCATS.items():
+        lines = (data / dest).read_bytes().splitlines(keepends=True)
+        cut = [len(lines) * i // len(paths) for i in range(len(paths) + 1)]
+        for i, path in enumerate(paths):
+            remote[(source, path)] = b"".join(lines[cut[i] : cut[i + 1]])
+    for dest, (source, with_header, without_header) in fd.MERGES.items():
+        header, *rows = (data / dest).read_bytes().splitlines(keepends=True)
+        remote[(source, with_header)] = header + b"".join(rows[0::3] + rows[1::3])
+        remote[(source, without_header)] = b"".join(reversed(rows[2::3]))
+    return remote, zip_hashes
+
+
+def test_fetch_data_rebuilds_the_verified_folder(tmp_path):
+    from chaoslib.settings import data_dir
+
+    fd = _load_fetch_data()
+    remote, zip_hashes = _fake_sources(fd, data_dir())
+    dest = tmp_path / "data"
+    written = fd.fetch_data(dest, fetch=lambda source, path: remote[(source, path)], zip_hashes=zip_hashes)
+    assert sorted(written) == sorted(fd.expected_hashes())
+    # the written folder passes its own checksums, as `sha256sum -c SHA256SUMS` would check them
+    for name, digest in fd.expected_hashes().items():
+        assert hashlib.sha256((dest / name).read_bytes()).hexdigest() == digest
+    assert fd.fetch_data(dest, fetch=None) == []  # complete and verified: nothing fetched
+
+
+def test_fetch_data_refuses_a_changed_source(tmp_path):
+    from chaoslib.settings import data_dir
+
+    fd = _load_fetch_data()
+    remote, zip_hashes = _fake_sources(fd, data_dir())
+    key = next(k for k in remote if k[1].endswith("valid.txt"))
+    remote[key] = remote[key].replace(b"the", b"teh", 1)
+    with pytest.raises(SystemExit, match="wikitext-2/valid.txt"):
+        fd.fetch_data(tmp_path / "data", fetch=lambda s, p: remote[(s, p)], zip_hashes=zip_hashes)
+    assert not (tmp_path / "data").exists()
