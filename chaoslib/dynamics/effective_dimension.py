@@ -16,6 +16,7 @@ assembled from cross-batch blocks, so any batch size gives the same result.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -206,6 +207,9 @@ def network_effective_dimensions(
     batch_size: int | None = None,
     gram_dtype: torch.dtype = torch.float64,
     progress: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    store_dir: str | os.PathLike | None = None,
 ):
     """ED(t) of several networks on the same inputs, one network in memory at a time.
 
@@ -213,6 +217,9 @@ def network_effective_dimensions(
         networks: label -> a function returning ``(step, x0)``, x0: (samples, *state)
             (e.g. ``chaoslib.dynamics.lyapunov.AlbertNetwork``).
         n_steps, batch_size, gram_dtype, progress: as in :func:`effective_dimension_trajectory`.
+        executor, ray_address: ``"local"`` (in this process) or ``"ray"`` (one Ray task per network, on
+            the cluster at ray_address; see :mod:`chaoslib.sweep`).
+        store_dir: keep each finished network's result there; a rerun skips them.
 
     Returns:
         ``xarray.Dataset``: ``effective_dimension``, ``total_variance``, ``relative_variance`` and
@@ -221,17 +228,25 @@ def network_effective_dimensions(
     """
     import xarray as xr
 
-    if not networks:
-        raise ChaoslibError("networks is empty; pass label -> builder of (step, x0).")
-    runs = []
-    for build in networks.values():
-        step, x0 = build()
-        runs.append(
-            effective_dimension_trajectory(
-                step, x0, n_steps, batch_size, gram_dtype=gram_dtype, progress=progress
-            )
-        )
-        del step, x0
+    from chaoslib.dynamics.network_sweep import run_networks
+    from chaoslib.settings import DTYPES
+
+    if gram_dtype not in DTYPES.values():
+        raise ChaoslibError(f"gram_dtype={gram_dtype}; use one of torch.{', torch.'.join(DTYPES)}.")
+    parameters = dict(
+        n_steps=int(n_steps), batch_size=batch_size, gram_dtype=str(gram_dtype).removeprefix("torch.")
+    )
+    results = run_networks(
+        "network_effective_dimensions",
+        networks,
+        _effective_dimension_trial,
+        parameters,
+        executor,
+        ray_address,
+        store_dir,
+        progress,
+    )
+    runs = [EffectiveDimensionTrajectory(**result) for result in results]
     return xr.Dataset(
         {
             "effective_dimension": (("network", "step"), np.stack([r.effective_dimension for r in runs])),
@@ -243,3 +258,21 @@ def network_effective_dimensions(
         coords={"network": list(networks), "step": runs[0].steps},
         attrs={"n_samples": runs[0].n_samples},
     )
+
+
+def _effective_dimension_trial(step, x0: torch.Tensor, settings: dict, progress: bool) -> dict:
+    """One network of :func:`network_effective_dimensions` (a sweep trial): the fields of its
+    :class:`EffectiveDimensionTrajectory`."""
+    from dataclasses import asdict
+
+    from chaoslib.settings import resolve_dtype
+
+    run = effective_dimension_trajectory(
+        step,
+        x0,
+        settings["n_steps"],
+        settings["batch_size"],
+        gram_dtype=resolve_dtype(settings["gram_dtype"]),
+        progress=progress,
+    )
+    return asdict(run)

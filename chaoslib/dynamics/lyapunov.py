@@ -17,7 +17,9 @@ k*tau..(k+1)*tau (SPEC 3 calls the first one ``lambda_0``).
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -346,6 +348,9 @@ def network_exponents(
     seed: int = 0,
     batch_size: int | None = None,
     progress: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    store_dir: str | os.PathLike | None = None,
 ):
     """Local exponents and chaos lengths of several networks on the same inputs.
 
@@ -355,6 +360,10 @@ def network_exponents(
             has its own embeddings). Called one at a time, so only one network is in memory.
         eps, tau, n_steps, seed, batch_size, progress: as in :func:`local_exponents` (same seed for
             every network: the same perturbation directions).
+        executor: ``"local"`` (in this process, one network after another) or ``"ray"`` (one Ray
+            task per network, see :mod:`chaoslib.sweep`); ray_address: the cluster (None: local Ray).
+        store_dir: keep each finished network's result there; a rerun skips them (the builders must
+            describe themselves, as :class:`AlbertNetwork` does).
 
     Returns:
         ``xarray.Dataset`` with ``exponent`` (network, sample, window), ``chaos_length`` and
@@ -363,30 +372,33 @@ def network_exponents(
     """
     import xarray as xr
 
+    from chaoslib.dynamics.network_sweep import run_networks
+
     if batch_size is not None and any(getattr(net, "attention_mask", False) for net in networks.values()):
         # the mask is bound to all inputs at once; a chunk of inputs would be paired with the wrong rows
         raise ChaoslibError("batch_size must be None with attention_mask=True (the mask covers all inputs).")
-    labels, exps, lengths, cens = [], [], [], []
-    for label, build in networks.items():
-        step, x0 = build()
-        result = local_exponents(
-            step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size, progress=progress
-        )
-        length, censored = result.chaos_length()
-        labels.append(label)
-        exps.append(result.exponents.numpy())
-        lengths.append(length.numpy())
-        cens.append(censored.numpy())
-        del step, x0
+    parameters = dict(
+        eps=float(eps), tau=int(tau), n_steps=int(n_steps), seed=int(seed), batch_size=batch_size
+    )
+    results = run_networks(
+        "network_exponents",
+        networks,
+        _exponents_trial,
+        parameters,
+        executor,
+        ray_address,
+        store_dir,
+        progress,
+    )
     n_windows = n_steps // tau
     ds = xr.Dataset(
         {
-            "exponent": (("network", "sample", "window"), np.stack(exps)),
-            "chaos_length": (("network", "sample"), np.stack(lengths)),
-            "censored": (("network", "sample"), np.stack(cens)),
+            "exponent": (("network", "sample", "window"), np.stack([r["exponent"] for r in results])),
+            "chaos_length": (("network", "sample"), np.stack([r["chaos_length"] for r in results])),
+            "censored": (("network", "sample"), np.stack([r["censored"] for r in results])),
         },
         coords={
-            "network": labels,
+            "network": list(networks),
             "window": np.arange(n_windows),
             "step": ("window", (np.arange(n_windows) + 1) * tau),
         },
@@ -395,6 +407,22 @@ def network_exponents(
     finite = np.where(np.isfinite(ds.exponent), ds.exponent, np.nan)
     ds["mean_exponent"] = (("network", "window"), np.nanmean(finite, axis=1))
     return ds
+
+
+def _exponents_trial(step: Map, x0: torch.Tensor, settings: dict, progress: bool) -> dict:
+    """One network of :func:`network_exponents` (a sweep trial): arrays (sample, window) and (sample,)."""
+    result = local_exponents(
+        step,
+        x0,
+        eps=settings["eps"],
+        tau=settings["tau"],
+        n_steps=settings["n_steps"],
+        seed=settings["seed"],
+        batch_size=settings["batch_size"],
+        progress=progress,
+    )
+    length, censored = result.chaos_length()
+    return {"exponent": result.exponents, "chaos_length": length, "censored": censored}
 
 
 def eps_sensitivity(
@@ -473,6 +501,36 @@ class AlbertNetwork:
             return f"{name} pretrained"
         return f"{name} random {kw.get('init', 'tf')} #{kw.get('seed', 0)}"
 
+    @property
+    def settings(self) -> dict:
+        """What this network computes on, as JSON values: the key of its stored sweep trial.
+
+        The loading arguments (``data_dir`` left out: it only says where the same configs are), the
+        masking, and a sha256 of the inputs' token ids, types and mask. For pretrained weights
+        from a folder (a shipped checkpoint or ``weights_dir``) also a sha256 of the weight files,
+        so a replaced checkpoint under the same name is never mistaken for the old one.
+        """
+        load = {k: _json_value(v) for k, v in sorted(self.load_kwargs.items()) if k != "data_dir"}
+        digest = hashlib.sha256()
+        for name in ("input_ids", "token_type_ids", "attention_mask"):
+            tensor = getattr(self.encoded, name).detach().cpu().contiguous()
+            digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+            digest.update(tensor.numpy().tobytes())
+        settings = {
+            "load": load,
+            "attention_mask": bool(self.attention_mask),
+            "inputs": digest.hexdigest()[:20],
+        }
+        if self.load_kwargs.get("weights", "random") == "pretrained":
+            settings["weight_files"] = _weight_files_digest(self.load_kwargs)
+        return settings
+
+    @property
+    def resources(self) -> dict:
+        """What one Ray task needs to build and run this network: a GPU when it loads onto CUDA."""
+        device = str(self.load_kwargs.get("device", "cpu"))
+        return {"num_gpus": 1} if device.startswith("cuda") else {"num_cpus": 1}
+
     def build(self):
         """Returns the map and its AlbertMap: ``(step, albert_map, x0)``."""
         from functools import partial
@@ -492,3 +550,30 @@ class AlbertNetwork:
     def __call__(self) -> tuple[Map, torch.Tensor]:
         step, _, x0 = self.build()
         return step, x0
+
+
+def _json_value(value):
+    """A loading argument as a JSON value (devices, dtypes and paths by their text)."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def _weight_files_digest(load_kwargs: dict) -> str | None:
+    """sha256 of the weight and config files of a local pretrained network; None for the hub's (a
+    fixed release, found in the cache)."""
+    from pathlib import Path
+
+    from chaoslib.model.configs import shipped_checkpoint
+
+    folder = load_kwargs.get("weights_dir") or shipped_checkpoint(
+        load_kwargs.get("model_name", "albert-large-v2")
+    )
+    if folder is None or not Path(folder).is_dir():
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).iterdir()):
+        if path.suffix in (".safetensors", ".bin", ".json") and path.is_file():
+            digest.update(path.name.encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:20]
