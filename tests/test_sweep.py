@@ -1,8 +1,9 @@
 """The sweep layer: keys, exact results, resumption after kills, failures, and Ray == local.
 
-Trial functions live at module level: Ray workers import this module (Ray hands them the
-driver's sys.path). Executions are counted with append-only marker files written by the trial
-functions themselves, never by counting stored results.
+Trial functions live at module level and reach the Ray workers by value (this module is not
+on their path; a library's trial functions are imported there by name). Executions are counted
+with append-only marker files written by the trial functions themselves, never by counting
+stored results.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def ray_cluster():
     if ray is None:
         pytest.skip(RAY_MISSING)
     options = dict(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 2**20)
+    # Ray workers import functions by module name; this test module is not on their path, so
+    # its trial functions and classes travel by value
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         ray.init(**options)
     except Exception:  # Ray waits 30 s at most for its raylet; an overloaded machine can miss that once
@@ -282,7 +286,7 @@ def test_a_worker_killed_mid_trial_is_retried_and_recorded_once(ray_cluster, tmp
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             lines = (markers / "1.log").read_text().split() if (markers / "1.log").exists() else []
-            if lines:
+            if len(lines) >= 2:  # "start PID" written
                 killed.append(int(lines[1]))
                 os.kill(killed[0], signal.SIGKILL)  # the Ray worker process running trial 1
                 return
