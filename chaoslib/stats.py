@@ -14,6 +14,7 @@ Foundation level: imports numpy and scipy only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -105,16 +106,20 @@ def _two_sample(
     def stat(xs, ys, axis=-1):
         return combine(statistic(xs, axis=axis), statistic(ys, axis=axis))
 
-    res = _stats.bootstrap(
-        (x, y),
-        stat,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        method=method,
-        paired=paired,
-        rng=np.random.default_rng(seed),
-        vectorized=True,
-    )
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        # a ratio with a zero denominator is inf in some resamples: scipy's standard error (which the
+        # percentile interval does not use) warns about it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = _stats.bootstrap(
+            (x, y),
+            stat,
+            confidence_level=confidence,
+            n_resamples=n_resamples,
+            method=method,
+            paired=paired,
+            rng=np.random.default_rng(seed),
+            vectorized=True,
+        )
     return _interval(res)
 
 
@@ -136,7 +141,8 @@ def ratio_interval(
         statistic, confidence, n_resamples, seed, method: as :func:`bootstrap_interval`.
 
     Returns:
-        ``(low, high)``; ``inf`` where a resample of ``b`` has statistic 0.
+        ``(low, high)``; ``inf`` where resamples of ``b`` have statistic 0 (and NaN if those of ``a``
+        are 0 too).
     """
     if np.any(np.asarray(b, dtype=float) < 0) or np.any(np.asarray(a, dtype=float) < 0):
         raise ChaoslibError(
@@ -144,8 +150,8 @@ def ratio_interval(
         )
 
     def ratio(sa, sb):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(sb > 0, sa / np.where(sb > 0, sb, 1.0), np.inf)
+        # sb == 0: inf where sa > 0, NaN where both are 0 (no ratio)
+        return np.where(sb > 0, sa / np.where(sb > 0, sb, 1.0), np.where(sa > 0, np.inf, np.nan))
 
     return _two_sample(a, b, ratio, statistic, confidence, n_resamples, seed, method, paired)
 

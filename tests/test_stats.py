@@ -124,3 +124,9 @@ def test_band_is_the_interval_of_each_column_and_skips_non_finite():
     assert np.isnan(low[3]) and np.isnan(high[3])
     # the -inf was dropped, not averaged in
     assert np.isfinite(low[1]) and low[1] < np.mean(values[np.arange(30) != 3, 1]) < high[1]
+
+
+def test_ratio_with_zero_denominator_is_infinite_not_an_error():
+    # random networks whose transient is 0 steps long: the ratio of medians is unbounded
+    low, high = ratio_interval([10, 20, 30, 500, 500], np.zeros(50))
+    assert low == high == np.inf

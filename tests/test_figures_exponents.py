@@ -1,0 +1,177 @@
+"""Figures of the exponents chapter draw the result's values (read back from the axes)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from scipy.stats import mannwhitneyu
+
+import chaoslib.book.figures.exponents as fx
+from chaoslib.errors import ChaoslibError
+from chaoslib.stats import bootstrap_band, bootstrap_interval
+
+TAU, T = 10, 40
+
+
+def _series() -> xr.Dataset:
+    """Like ``network_exponents``: 1 reference and 3 random networks, 6 inputs, 4 windows."""
+    rng = np.random.default_rng(0)
+    exponent = rng.normal(0.0, 0.05, (4, 6, 4))
+    exponent[0] += 0.05  # the reference expands for longer
+    exponent[0, 2, 1] = -np.inf  # merged copies: left out of the means
+    lengths = rng.choice([0.0, 10.0, 20.0, 40.0], size=(4, 6))
+    ds = xr.Dataset(
+        {
+            "exponent": (("network", "sample", "window"), exponent),
+            "chaos_length": (("network", "sample"), lengths),
+            "censored": (("network", "sample"), lengths >= T),
+        },
+        coords={
+            "network": ["a", "b", "c", "d"],
+            "window": np.arange(4),
+            "step": ("window", (np.arange(4) + 1) * TAU),
+        },
+        attrs={"eps": 0.01, "tau": TAU, "n_steps": T, "seed": 0},
+    )
+    return fx.with_roles(
+        ds, ["net pretrained here", "net random tf #1", "net random tf #2", "net random tf #3"]
+    )
+
+
+def _line(ax, label):
+    return next(line for line in ax.lines if line.get_label() == label)
+
+
+def test_local_exponents_plots_means_and_bands():
+    ds = _series()
+    fig = fx.local_exponents(ds)
+    ax = fig.axes[0]
+    ref = ds.exponent.values[0]
+    finite = np.where(np.isfinite(ref), ref, np.nan)
+    np.testing.assert_allclose(
+        _line(ax, "net pretrained here: mean over inputs").get_ydata(), np.nanmean(finite, 0)
+    )
+    assert np.isfinite(_line(ax, "net pretrained here: mean over inputs").get_ydata()).all()  # -inf left out
+    per_seed = ds.exponent.values[1:].mean(1)
+    np.testing.assert_allclose(_line(ax, "random: mean over seeds").get_ydata(), per_seed.mean(0))
+    thin = [line.get_ydata() for line in ax.lines if line.get_lw() == 0.6]
+    np.testing.assert_allclose(np.array(thin), per_seed)
+    # the reference band is the bootstrap interval of the mean, window by window
+    low, high = bootstrap_band(ref, np.mean)
+    band = ax.collections[0].get_paths()[0].vertices
+    ys = band[:, 1]
+    np.testing.assert_allclose(
+        np.sort(ys[np.isin(band[:, 0], ds.step.values)])[[0, -1]], [low.min(), high.max()]
+    )
+    # the seeds' band spans their range
+    seeds_band = ax.collections[1].get_paths()[0].vertices[:, 1]
+    assert seeds_band.min() == pytest.approx(per_seed.min()) and seeds_band.max() == pytest.approx(
+        per_seed.max()
+    )
+    plt.close(fig)
+
+
+def test_chaos_lengths_plots_every_length_and_median_intervals():
+    ds = _series()
+    fig = fx.chaos_lengths(ds)
+    ax = fig.axes[0]
+    columns = [ds.chaos_length.values[i] for i in range(4)] + [ds.chaos_length.values[1:].ravel()]
+    scatters = [c for c in ax.collections if c.get_offsets().shape[0] > 0 and not hasattr(c, "get_segments")]
+    for values, dots in zip(columns, scatters, strict=True):
+        np.testing.assert_array_equal(dots.get_offsets()[:, 1], values)
+    for i, (values, bar) in enumerate(zip(columns, ax.containers, strict=True)):
+        assert bar.lines[0].get_ydata()[0] == np.median(values)
+        low, high = bootstrap_interval(values, np.median)
+        segment = bar.lines[2][0].get_segments()[0]
+        np.testing.assert_allclose(segment, [[i, low], [i, high]])
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "3 random pooled"
+    plt.close(fig)
+
+
+def test_spectrum_and_sensitivity_plot_the_dataset():
+    from chaoslib.dynamics.spectrum import LyapunovSpectrum
+
+    rng = np.random.default_rng(1)
+    spectra = {}
+    for label in ("ref", "rand"):
+        window = torch.from_numpy(np.sort(rng.normal(size=(2, 3, 4)), axis=-1)[..., ::-1].copy())
+        spectra[label] = LyapunovSpectrum(window.mean(1), window, torch.arange(1, 4) * 5, 4, 15, 0, 5, 1)
+    ds = fx.spectra_dataset(spectra)
+    fig = fx.spectrum(ds)
+    left, right = fig.axes
+    for label in ("ref", "rand"):
+        np.testing.assert_allclose(_line(left, label).get_ydata(), spectra[label].exponents.mean(0).numpy())
+    np.testing.assert_allclose(
+        _line(right, "rand").get_ydata(), spectra["rand"].window_exponents[..., 0].mean(0)
+    )
+    numbers = fx.spectrum_numbers(ds)
+    assert numbers["exp_spec_label"] == "ref"
+    assert numbers["exp_spec_lambda1"] == pytest.approx(float(spectra["ref"].exponents[:, 0].mean()))
+    plt.close(fig)
+
+    sens = _series().isel(network=slice(0, 3)).rename(network="eps").drop_vars("role")
+    sens = sens.assign_coords(eps=[0.01, 0.1, 1.0])
+    sens["resolution"] = (("eps", "sample"), np.full((3, 6), 1e-4))
+    fig = fx.eps_sensitivity(sens)
+    for line, e in zip(fig.axes[0].lines, sens.eps.values, strict=False):
+        lam = sens.exponent.sel(eps=e).values
+        np.testing.assert_allclose(line.get_ydata(), np.nanmean(np.where(np.isfinite(lam), lam, np.nan), 0))
+    plt.close(fig)
+
+
+def test_comparison_numbers_against_scipy_and_numpy():
+    ds = _series()
+    n = fx.comparison_numbers(ds, prefix="cl_")
+    ref, rand = ds.chaos_length.values[0], ds.chaos_length.values[1:].ravel()
+    assert n["cl_median_ref"] == np.median(ref) and n["cl_median_rand"] == np.median(rand)
+    assert n["cl_p_value"] == pytest.approx(mannwhitneyu(ref, rand, alternative="greater").pvalue)
+    assert n["cl_ref_lambda0"] == pytest.approx(ds.exponent.values[0, :, 0].mean())
+    assert n["cl_ref_lambda0_low"] < n["cl_ref_lambda0"] < n["cl_ref_lambda0_high"]
+    seed_mean = ds.exponent.values[1:].mean(1).mean(0)
+    first = np.flatnonzero(seed_mean <= 0)
+    assert n["cl_rand_sign_change"] == (ds.step.values[first[0]] if first.size else -1)
+    r2 = fx.target_r2(n, "test model", True, prefix="cl_")
+    assert r2["holds"] == bool(n["cl_p_value"] < 0.01 and n["cl_median_ratio"] >= 2)
+    assert fx.target_r2(n, "m", False, prefix="cl_")["holds"] is None  # a random reference: no verdict
+
+
+def test_target_r1_verdicts():
+    base = dict(
+        ref_label="x",
+        n_random=3,
+        eps=0.01,
+        tau=10,
+        T=40,
+        n_samples=6,
+        ref_lambda0_low=0,
+        ref_lambda0_high=1,
+        rand_lambda0_min=0,
+        rand_lambda0_max=1,
+        rand_lambda0=0.05,
+        rand_sign_change_text="w",
+        ref_sign_change_text="w",
+    )
+    good = {f"exp_{k}": v for k, v in {**base, "ref_lambda0": 0.1, "ref_sign_change": 30}.items()}
+    assert fx.target_r1(good, "m")["holds"] is True
+    assert fx.verdict(fx.target_r1({**good, "exp_ref_sign_change": -1}, "m")) == "does not hold"
+    assert fx.target_r1({**good, "exp_ref_lambda0": -0.01}, "m")["holds"] is False
+    ds = _series()
+    n = fx.comparison_numbers(ds)
+    ref_mean = ds.exponent.values[0].copy()
+    ref_mean[~np.isfinite(ref_mean)] = np.nan
+    first = np.flatnonzero(np.nanmean(ref_mean, 0) <= 0)
+    assert n["exp_ref_sign_change"] == (ds.step.values[first[0]] if first.size else -1)
+
+
+def test_roles_are_required():
+    ds = _series().drop_vars("role")
+    with pytest.raises(ChaoslibError, match="role"):
+        fx.local_exponents(ds)
+    with pytest.raises(ChaoslibError, match="labels"):
+        fx.with_roles(ds, ["only one"])
