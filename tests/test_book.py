@@ -96,10 +96,62 @@ def _weights_requested(params: dict) -> set[str]:
     return wanted | set(params.get("weights_list", []))
 
 
+SHIPPED = {p.name for p in (NOTEBOOKS.parent / "chaoslib" / "checkpoints").glob("*") if p.is_dir()}
+
+
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_profiles_say_what_they_are(name):
-    """The paper edition runs the pretrained network on a GPU; the offline edition never asks for
-    pretrained weights (it has none) and runs on the CPU."""
+    """The paper edition runs the pretrained albert-large-v2 on a GPU. The offline edition runs on
+    the CPU and asks for pretrained weights only of a network shipped in chaoslib/checkpoints
+    ("pretrained here"), never of a hub model it cannot download."""
     paper, offline = profile_parameters("paper", name), profile_parameters("offline", name)
+    assert offline.get("device") == "cpu"
+    offline_model = offline.get("model_name", offline.get("checkpoint"))
+    if "pretrained" in _weights_requested(offline):
+        assert offline_model in SHIPPED, f"offline {name} asks for pretrained {offline_model}"
+    if paper.get("model_name", paper.get("checkpoint")) in SHIPPED:
+        return  # a chapter about the shipped network itself (beyond the paper)
     assert "pretrained" in _weights_requested(paper) and paper.get("device") == "cuda"
-    assert "pretrained" not in _weights_requested(offline) and offline.get("device") == "cpu"
+
+
+# --- the repository URL: _config.yml is the one place -------------------------------------------
+
+
+def test_every_colab_cell_clones_the_configured_repository():
+    """The Colab cell runs before the repository exists, so the URL is written into it; it must be
+    _config.yml's repository.url (fix: `make set-repo-url`, which rewrites the cells from it)."""
+    from chaoslib.book.colab import colab_cell_url, repository_url
+
+    url = repository_url()
+    assert url.startswith("https://")
+    urls = {name: colab_cell_url(NOTEBOOKS / f"{name}.ipynb") for name in notebook_names()}
+    assert all(urls[name] is not None for name in CHAPTERS), "every chapter has a Colab cell"
+    wrong = {name: u for name, u in urls.items() if u is not None and u != url}
+    assert not wrong, f"Colab cells clone {wrong}, _config.yml says {url}: run `make set-repo-url`"
+
+
+def test_set_repo_url_rewrites_config_and_cells_only(tmp_path):
+    from chaoslib.book.colab import REPO_ROOT, colab_cell_url, repository_url, set_repo_url
+
+    config, notebooks = tmp_path / "_config.yml", tmp_path / "notebooks"
+    notebooks.mkdir()
+    config.write_text((REPO_ROOT / "_config.yml").read_text())
+    names = [n for n in notebook_names() if colab_cell_url(NOTEBOOKS / f"{n}.ipynb")]
+    for name in names:
+        (notebooks / f"{name}.ipynb").write_text((NOTEBOOKS / f"{name}.ipynb").read_text())
+    new = "https://github.com/someone-else/a-fork"
+    changed = set_repo_url(new, config=config, notebooks=notebooks)
+    assert repository_url(config) == new
+    assert set(changed) == {config} | {notebooks / f"{n}.ipynb" for n in names}
+    before = (REPO_ROOT / "_config.yml").read_text().splitlines()
+    after = config.read_text().splitlines()
+    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
+        (a, a.replace(repository_url(), new)) for a in before if repository_url() in a and "url:" in a
+    ]
+    for name in names:
+        assert colab_cell_url(notebooks / f"{name}.ipynb") == new
+        old_cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
+        new_cells = json.loads((notebooks / f"{name}.ipynb").read_text())["cells"]
+        differ = [i for i, (a, b) in enumerate(zip(old_cells, new_cells, strict=True)) if a != b]
+        assert len(differ) == 1 and "google.colab" in "".join(new_cells[differ[0]]["source"])
+    assert set_repo_url(config=config, notebooks=notebooks) == []  # in step: nothing to do

@@ -78,8 +78,6 @@ def colab_cell_url(notebook: Path) -> str | None:
 def set_repo_url(url: str | None = None, config: Path = CONFIG, notebooks: Path = NOTEBOOKS) -> list[Path]:
     """Write ``url`` into ``config`` (when given), then ``config``'s URL into every notebook's Colab
     cell. Returns the files that changed; other lines and cells are left byte for byte."""
-    import nbformat
-
     changed = []
     if url is not None:
         text = config.read_text()
@@ -91,16 +89,16 @@ def set_repo_url(url: str | None = None, config: Path = CONFIG, notebooks: Path 
             changed.append(config)
     target = repository_url(config)
     for path in sorted(notebooks.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        index = colab_cell_index(nb)
-        if index is None:
+        old = colab_cell_url(path)
+        if old is None or old == target:
             continue
-        source = nb.cells[index].source
-        new = _REPO_LINE.sub(lambda m: f'{m.group("indent")}REPO = "{target}"', source)
-        if new != source:
-            nb.cells[index].source = new
-            nbformat.write(nb, path)
-            changed.append(path)
+        # edit the JSON text itself, so the notebook's other bytes (ids, formatting) stay as they are
+        text = path.read_text()
+        line = json.dumps(f'REPO = "{old}"')[1:-1]
+        if text.count(line) != 1:
+            raise ChaoslibError(f'{path.name}: expected one `REPO = "{old}"` line in its Colab cell.')
+        path.write_text(text.replace(line, json.dumps(f'REPO = "{target}"')[1:-1]))
+        changed.append(path)
     return changed
 
 
