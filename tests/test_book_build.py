@@ -277,3 +277,42 @@ def test_fetch_data_refuses_a_changed_source(tmp_path):
     with pytest.raises(SystemExit, match="wikitext-2/valid.txt"):
         fd.fetch_data(tmp_path / "data", fetch=lambda s, p: remote[(s, p)], zip_hashes=zip_hashes)
     assert not (tmp_path / "data").exists()
+
+
+# --- Binder (repo2docker) -------------------------------------------------------------------------
+
+
+def _names(requirements) -> set[str]:
+    from packaging.requirements import Requirement
+
+    return {Requirement(r).name.lower() for r in requirements}
+
+
+def test_environment_yml_describes_the_offline_edition():
+    """Binder builds from environment.yml: it must hold what the offline edition runs on (the
+    package's dependencies, the book and online extras), and postBuild installs chaoslib itself."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = _names(project["dependencies"])
+    for extra in ("book", "online"):
+        needed |= _names(project["optional-dependencies"][extra])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {d.split("=")[0].lower() for d in env["dependencies"] if isinstance(d, str)}
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    missing = needed - conda - _names(p for p in pip if not p.startswith("-"))
+    assert not missing, f"environment.yml lacks {sorted(missing)}"
+    post_build = (ROOT / "postBuild").read_text()
+    assert "pip install --no-deps -e ." in post_build and "scripts/fetch_data.py --dest" in post_build
+    fetched_to = post_build.split("scripts/fetch_data.py --dest", 1)[1].split()[0]
+    assert f"CHAOSLIB_DATA={fetched_to}" in (ROOT / "start").read_text()
+    for script in ("postBuild", "start"):
+        assert (ROOT / script).stat().st_mode & 0o111, f"{script} must be executable"
+
+
+def test_launch_buttons_open_colab_and_binder():
+    """Every chapter page gets a Colab and a Binder button (jupyter-book adds them when these are set)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    buttons = config.get("launch_buttons", {})
+    assert buttons.get("colab_url") and buttons.get("binderhub_url"), buttons
+    assert config["repository"]["url"] and config["repository"]["path_to_book"] == "notebooks"
