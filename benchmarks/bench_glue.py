@@ -25,7 +25,9 @@ from chaoslib.model.albert_map import AlbertMap
 from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
 from chaoslib.tasks.glue import load_glue
-from chaoslib.tasks.glue_sweep import _trimmed, encode_split, frozen_sweep, length_batches
+from chaoslib.tasks.glue_features import encode_split, length_batches
+from chaoslib.tasks.glue_features import trimmed as _trimmed
+from chaoslib.tasks.glue_frozen import frozen_sweep
 from chaoslib.tasks.heads import predict_stacked, train_stacked_heads
 
 

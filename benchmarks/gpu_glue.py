@@ -21,7 +21,8 @@ from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
 from chaoslib.tasks.glue import load_glue
-from chaoslib.tasks.glue_sweep import _trimmed, encode_split
+from chaoslib.tasks.glue_features import encode_split
+from chaoslib.tasks.glue_features import trimmed as _trimmed
 from chaoslib.tasks.heads import batch_order, head_loss
 
 

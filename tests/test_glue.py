@@ -1,18 +1,18 @@
 """GLUE data readers and metrics, against the documented row counts and independent references.
 
-scikit-learn is not a dependency: when it is installed the metrics are also checked against it;
-otherwise the references are scipy and closed-form values computed by hand.
+The metrics call scipy and scikit-learn; the references here are computed by hand (numpy sums,
+ranks counted pairwise, confusion counts) and by a bootstrap written out with numpy.
 """
 
 import csv
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from chaoslib.errors import ChaoslibError, DataNotFound
 from chaoslib.settings import data_dir
-from chaoslib.tasks.glue import GLUE_TASKS, PRIMARY_METRIC, get_task, glue_metrics, load_glue
+from chaoslib.tasks.glue import GLUE_TASKS, default_epochs, get_task, load_glue
+from chaoslib.tasks.glue_metrics import PRIMARY_METRIC, glue_metrics, score_interval
 
 # documented in shared/data/README.md (and the GLUE / datasets split sizes)
 ROW_COUNTS = [
@@ -157,13 +157,35 @@ TRUE_CLASSES = rng.integers(0, 2, 300)
 PRED_CLASSES = np.where(rng.random(300) < 0.7, TRUE_CLASSES, 1 - TRUE_CLASSES)
 
 
-def test_stsb_metrics_match_scipy():
+def hand_pearson(x, y):
+    x, y = np.asarray(x, float) - np.mean(x), np.asarray(y, float) - np.mean(y)
+    return float(np.sum(x * y) / np.sqrt(np.sum(x * x) * np.sum(y * y)))
+
+
+def hand_average_ranks(x):
+    """rank_i = #{j: x_j < x_i} + (#{j: x_j == x_i} + 1) / 2, counted pairwise: ties share their mean rank."""
+    x = np.asarray(x, float)
+    return (x[None, :] < x[:, None]).sum(1) + ((x[None, :] == x[:, None]).sum(1) + 1) / 2
+
+
+def test_average_ranks_by_hand():
+    assert hand_average_ranks([3.0, 1.0, 3.0, 2.0]).tolist() == [3.5, 1.0, 3.5, 2.0]
+
+
+def test_stsb_metrics_match_hand_computation():
     m = glue_metrics("stsb", PRED_SCORES[:, None], SCORES)
-    r, rho = stats.pearsonr(PRED_SCORES, SCORES)[0], stats.spearmanr(PRED_SCORES, SCORES)[0]
+    r = hand_pearson(PRED_SCORES, SCORES)
+    rho = hand_pearson(hand_average_ranks(PRED_SCORES), hand_average_ranks(SCORES))
+    assert len(np.unique(SCORES)) < len(SCORES)  # ties present: average ranks matter
     assert m["pearson"] == pytest.approx(r, abs=1e-12)
     assert m["spearman"] == pytest.approx(rho, abs=1e-12)
     assert m["pearson_spearman_mean"] == pytest.approx((r + rho) / 2, abs=1e-12)
     assert 0.3 < r < 0.9  # a real, non-trivial correlation
+
+
+def test_constant_prediction_has_no_correlation():
+    m = glue_metrics("stsb", np.full(20, 2.5), SCORES[:20])
+    assert np.isnan(m["pearson"]) and np.isnan(m["spearman"])
 
 
 def test_classification_metrics_closed_form():
@@ -180,7 +202,7 @@ def test_classification_metrics_closed_form():
 def test_matthews_is_phi_coefficient():
     # for binary variables, MCC equals the Pearson correlation (phi): an independent reference
     m = glue_metrics("cola", PRED_CLASSES, TRUE_CLASSES)["matthews"]
-    assert m == pytest.approx(stats.pearsonr(PRED_CLASSES, TRUE_CLASSES)[0], abs=1e-12)
+    assert m == pytest.approx(hand_pearson(PRED_CLASSES, TRUE_CLASSES), abs=1e-12)
 
 
 def test_f1_from_counts_and_logits():
@@ -193,16 +215,6 @@ def test_f1_from_counts_and_logits():
     assert glue_metrics("rte", logits, TRUE_CLASSES) == {"accuracy": m["accuracy"]}
 
 
-def test_metrics_match_sklearn_if_installed():
-    skm = pytest.importorskip("sklearn.metrics")
-    assert glue_metrics("cola", PRED_CLASSES, TRUE_CLASSES)["matthews"] == pytest.approx(
-        skm.matthews_corrcoef(TRUE_CLASSES, PRED_CLASSES)
-    )
-    assert glue_metrics("mrpc", PRED_CLASSES, TRUE_CLASSES)["f1"] == pytest.approx(
-        skm.f1_score(TRUE_CLASSES, PRED_CLASSES)
-    )
-
-
 def test_degenerate_predictions_and_shape_errors():
     assert glue_metrics("cola", np.zeros(10, int), TRUE_CLASSES[:10])["matthews"] == 0.0
     assert glue_metrics("mrpc", np.zeros(10, int), TRUE_CLASSES[:10])["f1"] == 0.0
@@ -210,3 +222,36 @@ def test_degenerate_predictions_and_shape_errors():
         glue_metrics("stsb", np.zeros(5), np.zeros(6))
     with pytest.raises(ChaoslibError, match="STS-B predictions"):
         glue_metrics("stsb", np.zeros((5, 2)), np.zeros(5))
+
+
+def test_default_epochs_follow_spec():
+    assert default_epochs("stsb") == 10 and default_epochs("STS-B") == 10
+    assert default_epochs("mrpc") == 3 and default_epochs("rte") == 3
+
+
+def test_score_interval_against_a_numpy_bootstrap():
+    """Percentile interval of the STS-B score: against the same resampling written out with numpy
+    (scipy's bootstrap draws its row indices from the same seeded generator), and its coverage."""
+    gen = np.random.default_rng(5)
+    labels = gen.uniform(0, 5, 120)
+    preds = np.stack([labels + gen.normal(0, s, 120) for s in (1.0, 3.0)])
+    low, high = score_interval("stsb", preds, labels, n_resamples=300, seed=11)
+    # the numpy bootstrap: 300 index resamples, the same for both predictors
+    rows = np.random.default_rng(11).integers(0, 120, size=(300, 120))
+    for k in range(2):
+        boot = [glue_metrics("stsb", preds[k, r], labels[r])["pearson_spearman_mean"] for r in rows]
+        ref_low, ref_high = np.percentile(boot, [2.5, 97.5])
+        point = glue_metrics("stsb", preds[k], labels)["pearson_spearman_mean"]
+        assert low[k] < point < high[k]
+        # different draws of the same distribution: equal within the bootstrap's own noise
+        assert abs(low[k] - ref_low) < 0.04 and abs(high[k] - ref_high) < 0.04
+    assert high[1] - low[1] > high[0] - low[0]  # the noisier predictor has the wider interval
+
+
+def test_score_interval_classification_and_shapes():
+    preds = np.stack([PRED_CLASSES[:80], TRUE_CLASSES[:80]])
+    low, high = score_interval("mrpc", preds, TRUE_CLASSES[:80], n_resamples=100)
+    f1 = glue_metrics("mrpc", PRED_CLASSES[:80], TRUE_CLASSES[:80])["f1"]
+    assert low[0] < f1 < high[0] and low[1] == high[1] == 1.0  # a perfect predictor: no spread
+    with pytest.raises(ChaoslibError, match="predictions"):
+        score_interval("stsb", np.zeros(5), np.zeros(5))

@@ -1,13 +1,11 @@
-"""GLUE tasks: data (online through ``datasets``, or the original GLUE TSV files) and official metrics.
+"""GLUE tasks: data, online through ``datasets`` or from the original GLUE TSV files.
 
 - ``load_glue(task, split, source="local"|"hub")`` returns a :class:`GlueSplit` (texts, second
   segments, labels). ``source="local"`` reads ``<data_dir>/glue/<Task>/<split>.tsv`` in the original
   GLUE layout, with ``csv.QUOTE_NONE``: the sentences contain unbalanced ``"`` characters, and the
   default quoting silently swallows rows. MRPC starts with a BOM; CoLA's train/dev have no header.
   ``source="hub"`` uses ``datasets.load_dataset("nyu-mll/glue", task)`` (optional dependency).
-- ``glue_metrics(task, predictions, labels)`` gives the task's official metrics: STS-B Pearson,
-  Spearman and their mean; MRPC/QQP F1 and accuracy; CoLA Matthews correlation; accuracy otherwise.
-  ``PRIMARY_METRIC[task]`` names the one number a figure shows.
+- Their metrics: :mod:`chaoslib.tasks.glue_metrics`.
 
 Label encodings follow ``datasets`` (``nyu-mll/glue``), so both sources give the same integers.
 """
@@ -143,18 +141,8 @@ TASKS: dict[str, GlueTask] = {
 GLUE_TASKS: tuple[str, ...] = tuple(TASKS)
 # the split each task evaluates on (MNLI: the matched dev set)
 DEV_SPLIT = {name: ("validation_matched" if name == "mnli" else "validation") for name in TASKS}
-PRIMARY_METRIC = {
-    "cola": "matthews",
-    "sst2": "accuracy",
-    "mrpc": "f1",
-    "qqp": "f1",
-    "stsb": "pearson_spearman_mean",
-    "mnli": "accuracy",
-    "qnli": "accuracy",
-    "rte": "accuracy",
-    "wnli": "accuracy",
-}
 _ALIASES = {"sts-b": "stsb", "sst-2": "sst2"}
+DEFAULT_EPOCHS = {"stsb": 10}  # SPEC 2.5 (the authors' run_glue-tasks.py): STS-B 10, the others 3
 
 
 def get_task(task: str) -> GlueTask:
@@ -164,6 +152,11 @@ def get_task(task: str) -> GlueTask:
     if key not in TASKS:
         raise ChaoslibError(f"task={task!r} is not a GLUE task; use one of {list(GLUE_TASKS)}.")
     return TASKS[key]
+
+
+def default_epochs(task: str) -> int:
+    """SPEC 2.5: 10 epochs for STS-B, 3 for the other tasks."""
+    return DEFAULT_EPOCHS.get(get_task(task).name, 3)
 
 
 @dataclass
@@ -188,6 +181,14 @@ class GlueSplit:
 
     def __len__(self) -> int:
         return len(self.text_a)
+
+    def require_labels(self) -> np.ndarray:
+        """The (n,) labels, or an error for an unlabelled (test) split."""
+        if self.labels is None:
+            raise ChaoslibError(
+                f"{self.task} {self.split} has no labels (GLUE test labels are hidden); use a labelled split."
+            )
+        return self.labels
 
     def take(self, rows: Sequence[int] | np.ndarray) -> GlueSplit:
         """The rows ``rows`` (positions in this split), in that order."""
@@ -322,93 +323,3 @@ def _load_hub(spec: GlueTask, split: str) -> GlueSplit:
         labels,
         f"hub:{HUB_DATASET}/{spec.name}",
     )
-
-
-# ---------------------------------------------------------------------------------------- metrics
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation of two (n,) arrays (float64 accumulation)."""
-    x = np.asarray(x, dtype=np.float64) - np.mean(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64) - np.mean(y, dtype=np.float64)
-    denom = np.sqrt((x @ x) * (y @ y))
-    return float(x @ y / denom) if denom > 0 else float("nan")
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n with ties sharing their mean rank."""
-    x = np.asarray(x, dtype=np.float64)
-    order = np.argsort(x, kind="mergesort")
-    sorted_x = x[order]
-    # boundaries of runs of equal values
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_x) != 0) + 1]
-    ends = np.r_[starts[1:], len(x)]
-    run_ranks = (starts + ends + 1) / 2.0  # mean of ranks start+1..end
-    ranks = np.empty(len(x))
-    ranks[order] = np.repeat(run_ranks, ends - starts)
-    return ranks
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation of two (n,) arrays (Pearson of average ranks)."""
-    return pearson(_average_ranks(x), _average_ranks(y))
-
-
-def _confusion(pred: np.ndarray, true: np.ndarray) -> tuple[int, int, int, int]:
-    tp = int(np.sum((pred == 1) & (true == 1)))
-    tn = int(np.sum((pred == 0) & (true == 0)))
-    fp = int(np.sum((pred == 1) & (true == 0)))
-    fn = int(np.sum((pred == 0) & (true == 1)))
-    return tp, tn, fp, fn
-
-
-def f1_binary(pred: np.ndarray, true: np.ndarray) -> float:
-    """F1 of the positive class 1: harmonic mean of precision and recall (0 when undefined)."""
-    tp, _, fp, fn = _confusion(pred, true)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
-def matthews(pred: np.ndarray, true: np.ndarray) -> float:
-    """Matthews correlation of binary predictions (0 when a marginal is empty, as sklearn)."""
-    tp, tn, fp, fn = _confusion(pred, true)
-    denom = np.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    return float((tp * tn - fp * fn) / denom) if denom > 0 else 0.0
-
-
-def predicted_classes(predictions: np.ndarray) -> np.ndarray:
-    """(n, classes) scores -> (n,) argmax; (n,) integer classes pass through."""
-    predictions = np.asarray(predictions)
-    return predictions.argmax(axis=-1) if predictions.ndim == 2 else predictions.astype(np.int64)
-
-
-def glue_metrics(task: str, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """The official metrics of ``task``.
-
-    predictions: STS-B (n,) or (n, 1) scores; other tasks (n, classes) logits or (n,) classes.
-    labels: (n,) gold scores / classes.
-    Returns STS-B ``pearson``, ``spearman``, ``pearson_spearman_mean``; MRPC/QQP ``f1``,
-    ``accuracy``, ``f1_accuracy_mean``; CoLA ``matthews``; the rest ``accuracy``.
-    """
-    spec = get_task(task)
-    labels = np.asarray(labels)
-    predictions = np.asarray(predictions)
-    if spec.is_regression:
-        predictions = predictions.reshape(len(predictions), -1)
-        if predictions.shape[1] != 1:
-            raise ChaoslibError(f"STS-B predictions must be (n,) or (n, 1) scores, got {predictions.shape}.")
-        predictions = predictions[:, 0]
-    if len(predictions) != len(labels):
-        raise ChaoslibError(f"{len(predictions)} predictions for {len(labels)} labels; give one per row.")
-    if spec.is_regression:
-        r, rho = pearson(predictions, labels), spearman(predictions, labels)
-        return {"pearson": r, "spearman": rho, "pearson_spearman_mean": (r + rho) / 2}
-    classes = predicted_classes(predictions)
-    accuracy = float(np.mean(classes == labels))
-    if spec.name in ("mrpc", "qqp"):
-        f1 = f1_binary(classes, labels)
-        return {"f1": f1, "accuracy": accuracy, "f1_accuracy_mean": (f1 + accuracy) / 2}
-    if spec.name == "cola":
-        return {"matthews": matthews(classes, labels)}
-    return {"accuracy": accuracy}

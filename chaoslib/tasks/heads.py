@@ -5,11 +5,19 @@ own features. Stacking the heads as one ``(n_heads, hidden, out)`` weight trains
 with one einsum per step. AdamW, weight decay and the learning-rate schedule act element by
 element, and the loss is the SUM of the per-head mean losses (each head's gradient is exactly
 its own), so head ``h`` follows the same path as if it were trained alone with the same seed:
-same initial weights, same batches, same dropout masks.
+same initial weights, same batches, same dropout masks. Gradient-norm clipping is the one step
+that is not element by element: :func:`clip_per_head_` clips each head by ITS OWN gradient
+norm, as ``torch.nn.utils.clip_grad_norm_`` does for a head trained alone.
+
+The learning-rate schedules of the authors' two trainers are here too (:func:`lr_scheduler`):
+their ``FinetuneTrainer`` (frozen encoder, and every randomly initialised network) multiplies
+the rate by 0.9995 per step; the plain ``transformers.Trainer`` (pretrained network, trained
+encoder) decays it linearly to 0 without warmup. Both clip the gradient norm at 1.0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 
 import torch
@@ -18,6 +26,49 @@ from torch import nn
 from chaoslib.errors import ChaoslibError
 
 HEAD_INIT_STD = 0.02
+SCHEDULES = ("exponential", "linear")
+MAX_GRAD_NORM = 1.0  # transformers' TrainingArguments.max_grad_norm, in every arm of the authors' runs
+
+
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str, lr_decay: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule, stepped once after every optimizer step.
+
+    Args:
+        schedule: ``"exponential"``: lr * lr_decay**k at step k (the authors' FinetuneTrainer);
+            ``"linear"``: lr * (total_steps - k) / total_steps, down to 0 at the end, no warmup
+            (``transformers.get_linear_schedule_with_warmup``, as the plain Trainer).
+        lr_decay: the factor per step of the exponential schedule.
+        total_steps: optimizer steps of the whole run (the linear schedule's length).
+    """
+    if schedule == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_decay)
+    if schedule == "linear":
+        from transformers import get_linear_schedule_with_warmup
+
+        if total_steps < 1:
+            raise ChaoslibError(f"total_steps={total_steps}: a linear schedule needs at least one step.")
+        return get_linear_schedule_with_warmup(optimizer, num_warmup_steps=0, num_training_steps=total_steps)
+    raise ChaoslibError(f"schedule={schedule!r}; use one of {list(SCHEDULES)}.")
+
+
+@torch.no_grad()
+def clip_per_head_(grads: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Clip the gradients of stacked heads, each head by its own norm, in place.
+
+    grads: tensors whose first dimension is the head (weight (n_heads, hidden, out), bias
+    (n_heads, out)). Head h's gradients are scaled by min(1, max_norm / (norm_h + 1e-6)), where
+    norm_h is the 2-norm of all of head h's gradient entries: what
+    ``torch.nn.utils.clip_grad_norm_`` does to one head trained alone. Returns the (n_heads,) norms
+    before clipping.
+    """
+    per_tensor = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads])
+    norms = torch.linalg.vector_norm(per_tensor, dim=0)  # the norm of the norms, as clip_grad_norm_
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(coef.view(-1, *[1] * (g.dim() - 1)))
+    return norms
 
 
 def trunc_normal_head(
@@ -100,6 +151,8 @@ def train_stacked_heads(
     weight_decay: float = 0.0,
     dropout: float = 0.1,
     seed: int = 42,
+    schedule: str = "exponential",
+    max_grad_norm: float | None = MAX_GRAD_NORM,
 ) -> tuple[StackedLinearHeads, torch.Tensor]:
     """Train one head per feature set, all at once.
 
@@ -109,6 +162,9 @@ def train_stacked_heads(
         num_labels: 1 (regression, MSE) or the number of classes (cross-entropy).
         epochs, batch_size: passes over the data and rows per step (shuffled, seeded).
         lr, lr_decay: AdamW learning rate, multiplied by ``lr_decay`` after every step.
+        schedule: ``"exponential"`` (the authors' frozen arm) or ``"linear"`` (see :func:`lr_scheduler`).
+        max_grad_norm: clip each head's gradient norm at this value (:func:`clip_per_head_`);
+            None: no clipping.
         weight_decay: AdamW's decoupled weight decay.
         dropout: dropout on the features during training (ALBERT's classifier_dropout_prob is 0.1);
             one mask per step, shared by all heads.
@@ -129,13 +185,14 @@ def train_stacked_heads(
     device = features.device
     heads = StackedLinearHeads(n_heads, hidden, num_labels, seed=seed).to(device=device, dtype=features.dtype)
     optimizer = torch.optim.AdamW(heads.parameters(), lr=lr, weight_decay=weight_decay, eps=1e-8)
-    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_decay)
+    order = batch_order(n, epochs, batch_size, seed)
+    scheduler = lr_scheduler(optimizer, schedule, lr_decay, len(order))
     labels = labels.to(device)
     mask_gen = torch.Generator().manual_seed(seed + 1)  # dropout masks: CPU stream, same on every device
     losses = []
     heads.train()
     with single_thread_on_cpu(device):
-        for rows in batch_order(n, epochs, batch_size, seed):
+        for rows in order:
             rows = rows.to(device)
             x = features[:, rows]
             if dropout > 0:
@@ -144,8 +201,10 @@ def train_stacked_heads(
             loss = head_loss(heads(x), labels[rows], num_labels)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()  # heads share no parameters: each gets its own loss's gradient
+            if max_grad_norm is not None:
+                clip_per_head_([heads.weight.grad, heads.bias.grad], max_grad_norm)
             optimizer.step()
-            schedule.step()
+            scheduler.step()
             losses.append(loss.detach())
     heads.eval()
     return heads, torch.stack(losses).cpu() if losses else torch.empty(0, n_heads)
