@@ -112,7 +112,9 @@ def gap(ds: xr.Dataset, horizon: int, seed: int = 0) -> plt.Figure:
     if not others:
         raise ChaoslibError("gap needs comparison networks (role 'comparison')")
     window = readable(ds).sel(step=slice(0, horizon))
-    diff = (window.sel(network=ref) - window.sel(network=others)).values  # (seeds, steps)
+    diff = (
+        (window.sel(network=ref) - window.sel(network=others)).transpose("network", "step").values
+    )  # (seeds, steps)
     steps = window.step.values
     low, high = bootstrap_band(diff, np.mean, seed=seed)
     fig, ax = plt.subplots(figsize=(8, 3.6))

@@ -1,0 +1,114 @@
+"""Figures of the effective-dimension chapter draw the result's values (read back from the axes)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import xarray as xr
+
+import chaoslib.book.figures.effective_dimension as fed
+from chaoslib.errors import ChaoslibError
+from chaoslib.stats import bootstrap_band, bootstrap_interval
+
+STEPS = np.arange(13)
+LABELS = ["pre", "pre, inputs #1", "rand #1", "rand #2", "rand #3"]
+
+
+def _result(collapse_rand3: bool = True) -> xr.Dataset:
+    """Like ``network_effective_dimensions``: the reference on 2 input draws and 3 random networks."""
+    rng = np.random.default_rng(0)
+    ed = np.empty((5, STEPS.size))
+    ed[0] = 20 - 0.05 * STEPS + rng.normal(0, 0.3, STEPS.size)
+    ed[1] = 19 - 0.05 * STEPS + rng.normal(0, 0.3, STEPS.size)
+    for i in range(2, 5):
+        ed[i] = 18 - 0.8 * STEPS + rng.normal(0, 0.3, STEPS.size)
+    ed[2, 1] = 25.0  # one step where a random network is above the reference
+    resolved = np.ones_like(ed, dtype=bool)
+    if collapse_rand3:
+        resolved[4, 9:] = False  # collapsed to rounding noise from step 9
+        ed[4, 9:] = 23.0  # isotropic rounding noise: a high, meaningless ED
+    ds = xr.Dataset(
+        {
+            "effective_dimension": (("network", "step"), ed),
+            "relative_variance": (("network", "step"), np.exp(-0.1 * STEPS)[None] * np.arange(1, 6)[:, None]),
+            "resolved": (("network", "step"), resolved),
+            "steps_per_second": ("network", np.ones(5)),
+        },
+        coords={"network": [str(i) for i in range(5)], "step": STEPS},
+        attrs={"n_samples": 24},
+    )
+    return fed.with_roles(ds, LABELS, n_input_draws=2, n_comparison=3)
+
+
+def _line(ax, label):
+    return next(line for line in ax.lines if line.get_label() == label)
+
+
+def test_curves_plot_reference_and_seed_median_without_collapsed_steps():
+    ds = _result()
+    fig = fed.effective_dimension(ds, horizon=10)
+    top, bottom = fig.axes
+    ed = ds.effective_dimension.values
+    np.testing.assert_allclose(_line(top, "pre").get_ydata(), ed[0])
+    readable = np.where(ds.resolved.values, ed, np.nan)
+    np.testing.assert_allclose(
+        _line(top, "random: median over seeds").get_ydata(), np.nanmedian(readable[2:], 0)
+    )
+    thin = [line.get_ydata() for line in top.lines if line.get_lw() == 0.5]
+    np.testing.assert_allclose(np.array(thin, dtype=float), readable[2:])
+    assert np.isnan(thin[2][9:]).all()  # the collapsed steps are not drawn
+    np.testing.assert_allclose(_line(bottom, "pre").get_ydata(), ds.relative_variance.values[0])
+    # the blue band spans the two input draws
+    band = top.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(ed[:2].min()) and band.max() == pytest.approx(ed[:2].max())
+    plt.close(fig)
+
+
+def test_gap_plots_differences_and_their_bootstrap_band():
+    ds = _result()
+    fig = fed.gap(ds, horizon=10)
+    ax = fig.axes[0]
+    readable = np.where(ds.resolved.values, ds.effective_dimension.values, np.nan)[:, :11]
+    diff = readable[0] - readable[2:]
+    thin = np.array([line.get_ydata() for line in ax.lines if line.get_lw() == 0.5], dtype=float)
+    np.testing.assert_allclose(thin, diff)
+    np.testing.assert_allclose(_line(ax, "mean over seeds").get_ydata(), np.nanmean(diff, 0))
+    low, high = bootstrap_band(diff, np.mean)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(np.nanmin(low)) and band.max() == pytest.approx(np.nanmax(high))
+    plt.close(fig)
+
+
+def test_r6_numbers_by_hand():
+    ds = _result()
+    n = fed.r6_numbers(ds, horizon=10)
+    ed = ds.effective_dimension.values
+    readable = np.where(ds.resolved.values, ed, np.nan)
+    above = [
+        all(readable[0, t] > readable[j, t] for j in range(2, 5) if np.isfinite(readable[j, t]))
+        for t in range(11)
+    ]
+    assert n["ed_fraction_above"] == pytest.approx(np.mean(above))
+    assert n["ed_fraction_above"] == pytest.approx(10 / 11)  # all steps but the one where rand #1 is above
+    per_seed = [np.nanmedian(readable[0, :11] - readable[j, :11]) for j in range(2, 5)]
+    assert n["ed_gap"] == pytest.approx(np.mean(per_seed))
+    assert (n["ed_gap_low"], n["ed_gap_high"]) == bootstrap_interval(per_seed, np.mean)
+    assert n["ed_ref_stability"] == pytest.approx(ed[0, 10] / ed[0, :11].max())
+    assert n["ed_draws_horizon_min"] == pytest.approx(ed[:2, 10].min())
+    assert n["ed_collapsed"] == "rand #3 (from step 9)"
+    r6 = fed.target_r6(n, "m", True)
+    assert r6["holds"] is True and "10 random" not in r6["measured"]
+    assert fed.target_r6({**n, "ed_fraction_above": 0.4}, "m", True)["holds"] is False
+    assert fed.target_r6(n, "m", False)["holds"] is None
+
+
+def test_roles_are_checked():
+    ds = _result().drop_vars("role")
+    with pytest.raises(ChaoslibError, match="role"):
+        fed.effective_dimension(ds)
+    with pytest.raises(ChaoslibError, match="networks"):
+        fed.with_roles(ds, LABELS, n_input_draws=1, n_comparison=3)
