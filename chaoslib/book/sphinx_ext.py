@@ -1,0 +1,268 @@
+"""Sphinx extension that makes the rendered book read like the paper (loaded from ``_config.yml``).
+
+jupyter-book renders one set of parsed pages into two editions; this extension adjusts each:
+
+HTML
+    * papermill's ``injected-parameters`` cell is collapsed like the parameters cell (it gets the
+      ``hide-cell`` tag when the notebook is read), so the profile's values are one click away;
+    * MathJax comes from the book itself (``_static/mathjax/tex-svg-full.js``, set as
+      ``mathjax_path`` in ``_config.yml``): jupyter-book adds every ``.js`` file under ``_static``
+      to every page, which would load MathJax a second time, so that entry is dropped here.
+
+PDF (any LaTeX builder)
+    * no code at all: the source of every code cell, the parameters and injected-parameters cells
+      and stream output (logs, progress bars, warnings) are removed; figures, tables and text
+      results stay;
+    * the root page (the introduction) becomes one unnumbered chapter, ``Introduction``, with its
+      sections as unnumbered sections, instead of one chapter per section, so the chapters carry
+      the same numbers as in the HTML edition (Fig. 2.3 is Fig. 2.3 in both);
+    * each part of the table of contents opens with ``\\part{caption}``;
+    * the API reference page keeps its title and one sentence pointing at the HTML edition.
+
+API reference
+    ``book/api.md`` holds the marker ``<!-- chaoslib-api -->``; when the page is read, it is
+    replaced by one ``automodule`` section per module of the package, grouped by layer, so a new
+    module appears in the reference without editing the page.
+
+The HTML edition keeps the code behind "show code" toggles, the PDF has none: this is why the
+removal is done here for the LaTeX builder, at the last step, on the assembled document, rather
+than by a notebook-wide option that would also remove the code from the HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+
+# cells that hold the run's parameters: collapsed in HTML, gone from the PDF
+PARAMETER_TAGS = {"parameters", "injected-parameters"}
+LATEX_FORMAT = "latex"
+INTRO_TITLE = "Introduction"
+API_DOCNAME = "api"
+API_MARKER = "<!-- chaoslib-api -->"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# the reference's sections, in the order the data flows (the layers of tests/test_imports.py)
+API_LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("Foundation", ("chaoslib.errors", "chaoslib.settings", "chaoslib.store", "chaoslib.provenance",
+                    "chaoslib.stats", "chaoslib.sweep")),
+    ("Data", ("chaoslib.data",)),
+    ("Model", ("chaoslib.model",)),
+    ("Dynamics", ("chaoslib.dynamics",)),
+    ("Tasks", ("chaoslib.tasks",)),
+    ("Pretraining", ("chaoslib.pretraining",)),
+    ("Book", ("chaoslib.book",)),
+]
+
+
+def package_modules(package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """Dotted names of the package's modules (not ``__init__``/``__main__``, not ``_private``)."""
+    names = []
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = path.relative_to(package_dir.parent).with_suffix("").parts
+        if parts[-1] in ("__init__", "__main__") or any(p.startswith("_") for p in parts):
+            continue
+        names.append(".".join(parts))
+    return names
+
+
+def api_reference_markdown(modules: list[str]) -> str:
+    """MyST for the API reference: a section per layer, an ``automodule`` per module."""
+    out, placed = [], set()
+    for title, prefixes in API_LAYERS + [("Other modules", ("",))]:
+        members = [
+            m for m in modules
+            if m not in placed and any(m == p or m.startswith(p + ".") or not p for p in prefixes)
+        ]
+        if not members:
+            continue
+        placed.update(members)
+        out.append(f"## {title}\n")
+        for module in members:
+            out.append(f"### `{module}`\n\n```{{eval-rst}}\n.. automodule:: {module}\n   :members:\n```\n")
+    return "\n".join(out)
+
+
+def tag_injected_parameters(notebook_json: str) -> str:
+    """Add ``hide-cell`` to papermill's ``injected-parameters`` cell; other notebooks unchanged.
+
+    Args:
+        notebook_json: an ``.ipynb`` file's text.
+
+    Returns:
+        The notebook's text, re-serialised only when a tag was added.
+    """
+    if "injected-parameters" not in notebook_json:
+        return notebook_json
+    nb = json.loads(notebook_json)
+    changed = False
+    for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
+            changed = True
+    return json.dumps(nb) if changed else notebook_json
+
+
+def _source_read(app, docname: str, source: list[str]) -> None:
+    if str(app.env.doc2path(docname)).endswith(".ipynb"):
+        source[0] = tag_injected_parameters(source[0])
+    elif docname == API_DOCNAME and API_MARKER in source[0]:
+        source[0] = source[0].replace(API_MARKER, api_reference_markdown(package_modules()))
+
+
+def _config_inited(app, config) -> None:
+    # jupyter-book lists every .js under _static as a page script; MathJax is loaded by
+    # sphinx.ext.mathjax from mathjax_path (only on pages with maths, with its configuration)
+    config.html_js_files = [
+        entry
+        for entry in config.html_js_files
+        if not str(entry[0] if isinstance(entry, tuple) else entry).startswith("mathjax/")
+    ]
+
+
+def strip_code(doctree: nodes.Node) -> dict[str, int]:
+    """Remove code from a rendered notebook doctree, in place (the PDF edition).
+
+    Removes each code cell's source, whole cells tagged ``parameters`` or ``injected-parameters``,
+    stream and traceback outputs, and cells left empty. Returns counts of what was removed.
+    """
+    removed = {"sources": 0, "parameter_cells": 0, "streams": 0, "empty_cells": 0}
+    for cell in list(doctree.findall(nodes.container)):
+        if cell.get("nb_element") != "cell_code" or cell.parent is None:
+            continue
+        tags = set(cell.get("cell_metadata", {}).get("tags", []))
+        if tags & PARAMETER_TAGS:
+            cell.parent.remove(cell)
+            removed["parameter_cells"] += 1
+            continue
+        for part in list(cell.findall(nodes.container)):
+            if part.get("nb_element") == "cell_code_source" and part.parent is not None:
+                part.parent.remove(part)
+                removed["sources"] += 1
+        for block in list(cell.findall(nodes.literal_block)):
+            if {"stream", "stderr", "traceback"} & set(block.get("classes", [])):
+                block.parent.remove(block)
+                removed["streams"] += 1
+        for part in list(cell.findall(nodes.container)):
+            if part.get("nb_element") == "cell_code_output" and not part.children:
+                part.parent.remove(part)
+        if not any(child for child in cell.children) and cell.parent is not None:
+            cell.parent.remove(cell)
+            removed["empty_cells"] += 1
+    return removed
+
+
+def _raw_latex(text: str) -> nodes.raw:
+    return nodes.raw("", text, format="latex")
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#"),
+                          ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("$", r"\$")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def intro_as_one_chapter(largetree: nodes.document, part_of: dict[str, str] | None = None) -> None:
+    """Make the root page one unnumbered chapter of the assembled LaTeX document, in place.
+
+    Sphinx takes the root page's title as the document's title and turns each of its sections into
+    a chapter. Here its content becomes ``\\chapter*{Introduction}`` and its sections
+    ``\\section*``; the inlined chapters (after the root page's content) are left as they are.
+    ``part_of`` maps a chapter's docname to the caption of the part it opens (``\\part``).
+    """
+    root = next(iter(largetree.findall(nodes.section)), None)
+    if root is None:
+        return
+    # the inlined chapters sit in the toctree wrappers (compound nodes); keep them aside
+    wrappers = [
+        node
+        for node in root.findall(nodes.compound)
+        if "toctree-wrapper" in node.get("classes", [])
+    ]
+    for wrapper in wrappers:
+        wrapper.parent.remove(wrapper)
+    body = [child for child in root.children if not isinstance(child, nodes.title)]
+    for child in body:
+        root.remove(child)
+    intro = [_raw_latex("\\chapter*{%s}\\addcontentsline{toc}{chapter}{%s}\n" % (INTRO_TITLE, INTRO_TITLE))]
+    intro += [_flatten_section(child) if isinstance(child, nodes.section) else child for child in body]
+    root.extend(intro)
+    for wrapper in wrappers:
+        if part_of:
+            for chapter in list(wrapper.children):
+                caption = part_of.get(chapter.get("docname", ""))
+                if caption:
+                    wrapper.insert(wrapper.index(chapter), _raw_latex("\\part{%s}\n" % _latex_escape(caption)))
+        root.append(wrapper)
+
+
+def _flatten_section(section: nodes.section, level: int = 0) -> nodes.Element:
+    """A section as ``\\section*`` (``\\subsection*`` ...) raw headings followed by its body."""
+    command = ("section", "subsection", "subsubsection", "paragraph")[min(level, 3)]
+    out = nodes.container()
+    for child in section.children:
+        if isinstance(child, nodes.title):
+            out += _raw_latex("\\%s*{%s}\n" % (command, _latex_escape(child.astext())))
+            # keep the section's ids so references to it still resolve to this place
+            out += nodes.target("", "", ids=list(section.get("ids", [])))
+        elif isinstance(child, nodes.section):
+            out += _flatten_section(child, level + 1)
+        else:
+            out += child.deepcopy()
+    return out
+
+
+def _part_captions(app) -> dict[str, str]:
+    """First docname of each captioned part of the table of contents -> the part's caption."""
+    site_map = getattr(app.env, "external_site_map", None)
+    if site_map is None:
+        return {}
+    captions = {}
+    root = site_map[site_map.root.docname] if hasattr(site_map, "root") else None
+    for subtree in getattr(root, "subtrees", []) or []:
+        if subtree.caption and subtree.items:
+            first = subtree.items[0]
+            captions[getattr(first, "docname", str(first))] = subtree.caption
+    return captions
+
+
+def api_as_pointer(largetree: nodes.document) -> bool:
+    """Replace the API reference's content by one sentence (the PDF edition); True if found."""
+    from sphinx import addnodes
+
+    for chapter in largetree.findall(addnodes.start_of_file):
+        if chapter.get("docname") != API_DOCNAME:
+            continue
+        section = next(iter(chapter.findall(nodes.section)), None)
+        if section is None:
+            return False
+        title = next(iter(section.findall(nodes.title)))
+        section.children = []
+        section += title
+        section += nodes.paragraph(
+            "",
+            "The reference of chaoslib's functions and classes, generated from their docstrings, "
+            "is part of the HTML edition of this book (page api.html).",
+        )
+        return True
+    return False
+
+
+def _doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
+    if getattr(app.builder, "format", None) != LATEX_FORMAT:
+        return
+    strip_code(doctree)
+    if docname == app.config.root_doc:
+        api_as_pointer(doctree)
+        intro_as_one_chapter(doctree, _part_captions(app))
+
+
+def setup(app) -> dict[str, Any]:
+    app.connect("config-inited", _config_inited)
+    app.connect("source-read", _source_read)
+    app.connect("doctree-resolved", _doctree_resolved)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

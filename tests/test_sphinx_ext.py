@@ -1,0 +1,118 @@
+"""chaoslib.book.sphinx_ext: the editions' adjustments, on doctrees shaped as myst-nb makes them."""
+
+from __future__ import annotations
+
+import json
+
+from docutils import nodes
+from docutils.frontend import get_default_settings
+from docutils.parsers.rst import Parser
+from docutils.utils import new_document
+
+from chaoslib.book.sphinx_ext import (
+    API_LAYERS,
+    api_reference_markdown,
+    intro_as_one_chapter,
+    package_modules,
+    strip_code,
+    tag_injected_parameters,
+)
+
+
+def test_injected_parameters_cell_is_collapsed():
+    nb = {
+        "cells": [
+            {"cell_type": "code", "metadata": {"tags": ["parameters", "hide-cell"]}, "source": "a = 1"},
+            {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "a = 2"},
+            {"cell_type": "code", "metadata": {}, "source": "f(a)"},
+        ]
+    }
+    out = json.loads(tag_injected_parameters(json.dumps(nb)))
+    assert [c["metadata"].get("tags") for c in out["cells"]] == [
+        ["parameters", "hide-cell"],
+        ["injected-parameters", "hide-cell"],
+        None,
+    ]
+    plain = json.dumps({"cells": []})
+    assert tag_injected_parameters(plain) is plain  # untouched when papermill injected nothing
+
+
+def _cell(tags, source=True, outputs=()):
+    cell = nodes.container(nb_element="cell_code", cell_metadata={"tags": list(tags)}, classes=["cell"])
+    if source:
+        src = nodes.container(nb_element="cell_code_source")
+        src += nodes.literal_block("", "ch.figure('x', f(ds))")
+        cell += src
+    if outputs:
+        out = nodes.container(nb_element="cell_code_output")
+        for kind in outputs:
+            if kind == "image":
+                out += nodes.image(uri="x.png")
+            else:
+                out += nodes.literal_block("", "log line", classes=["output", kind])
+        cell += out
+    return cell
+
+
+def test_strip_code_keeps_figures_and_drops_code_and_logs():
+    doc = new_document("<test>", get_default_settings(Parser))
+    section = nodes.section()
+    section += nodes.title("", "Chapter")
+    section += nodes.paragraph("", "prose")
+    section += _cell(["parameters", "hide-cell"])
+    section += _cell(["injected-parameters", "hide-cell"])
+    section += _cell(["hide-input"], outputs=["stream", "image"])
+    section += _cell(["hide-input"], outputs=["stderr"])
+    section += nodes.literal_block("", "a code block written in the prose stays")
+    doc += section
+    removed = strip_code(doc)
+    assert removed == {"sources": 2, "parameter_cells": 2, "streams": 2, "empty_cells": 1}
+    kept = [c for c in doc.findall(nodes.container) if c.get("nb_element") == "cell_code"]
+    assert len(kept) == 1 and len(list(kept[0].findall(nodes.image))) == 1
+    assert not [c for c in doc.findall(nodes.container) if c.get("nb_element") == "cell_code_source"]
+    assert "prose stays" in doc.astext()
+
+
+def test_intro_becomes_one_unnumbered_chapter():
+    from sphinx import addnodes
+
+    doc = new_document("<test>", get_default_settings(Parser))
+    root = nodes.section(ids=["title"])
+    root += nodes.title("", "The book")
+    root += nodes.paragraph("", "opening")
+    claims = nodes.section(ids=["what-the-paper-claims"])
+    claims += nodes.title("", "What the paper claims")
+    claims += nodes.paragraph("", "claims text")
+    wrapper = nodes.compound(classes=["toctree-wrapper"])
+    chapter = addnodes.start_of_file(docname="01_trajectories")
+    chapter_section = nodes.section()
+    chapter_section += nodes.title("", "Trajectories")
+    chapter += chapter_section
+    wrapper += chapter
+    claims += wrapper  # sphinx-external-toc may leave the toctree inside the last section
+    root += claims
+    doc += root
+    intro_as_one_chapter(doc, {"01_trajectories": "Dynamics"})
+    raw = [n.astext() for n in doc.findall(nodes.raw)]
+    assert raw[0].startswith("\\chapter*{Introduction}")
+    assert "\\section*{What the paper claims}\n" in raw
+    assert "\\part{Dynamics}\n" in raw
+    # only the root's title and the inlined chapter remain as sections
+    assert [s[0].astext() for s in doc.findall(nodes.section)] == ["The book", "Trajectories"]
+    # order: opening, the claims, then the part and its chapter
+    text = doc.astext()
+    assert text.index("opening") < text.index("claims text") < text.index("Trajectories")
+    assert any("what-the-paper-claims" in t.get("ids", []) for t in doc.findall(nodes.target))
+
+
+def test_api_reference_covers_every_module_in_a_layer():
+    modules = package_modules()
+    assert "chaoslib.dynamics.lyapunov" in modules and "chaoslib.book.sphinx_ext" in modules
+    page = api_reference_markdown(modules)
+    for module in modules:
+        assert f".. automodule:: {module}\n" in page
+    # a module outside every layer would land under "Other modules": give it a layer instead
+    assert "## Other modules" not in page, "add the new module's package to API_LAYERS"
+    headings = [line[3:] for line in page.splitlines() if line.startswith("## ")]
+    assert headings == [title for title, _ in API_LAYERS]
+    assert "## Other modules" in api_reference_markdown(["chaoslib.newthing.x"])
