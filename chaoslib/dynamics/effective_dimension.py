@@ -246,7 +246,8 @@ def network_effective_dimensions(
         store_dir,
         progress,
     )
-    runs = [EffectiveDimensionTrajectory(**result) for result in results]
+    fields = EffectiveDimensionTrajectory.__dataclass_fields__  # a result also holds the network's info
+    runs = [EffectiveDimensionTrajectory(**{k: v for k, v in r.items() if k in fields}) for r in results]
     return xr.Dataset(
         {
             "effective_dimension": (("network", "step"), np.stack([r.effective_dimension for r in runs])),

@@ -314,7 +314,7 @@ def run_sweep(
         if executor == "local":
             for key, settings in todo:
                 finish(key, settings, _execute(fn, settings, threads))
-        else:
+        elif todo:  # nothing left to run: no cluster to connect to
             _run_ray(todo, fn, ray_address, declared, threads, max_retries, finish)
     finally:
         bar.close()
