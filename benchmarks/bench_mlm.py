@@ -1,8 +1,8 @@
 """MLM by depth: the one-pass sweep over 24 depths vs 24 separate per-depth runs, as a ratio (goal >= 8x).
 
 Both sides use the same code (``MLMDepthSweep``): the one-pass sweep trains the heads of
-depths 1..24 (two trained modes, as in the chapter) from one pass of the deepest encoder per
-batch; a separate run of depth d trains the same two heads on a d-layer encoder. The
+depths 1..24 (one mode, as one trial of the chapter) from one pass of the deepest encoder per
+batch; a separate run of depth d trains the same head on a d-layer encoder. The
 separate runs are timed for some depths only (a depth-24 run alone costs about as much as
 the whole sweep), and their cost is extrapolated with a least-squares line
 ``t(d) = a + b d`` (the encoder costs d layer applications, the head a constant); the fit's
@@ -41,7 +41,6 @@ def time_fit(model, blocks: Encoded, masking, depths, batch: int, repeats: int) 
     for _ in range(repeats):
         sweep = MLMDepthSweep(
             depths=depths,
-            modes=("trained", "reinit", "untrained"),
             epochs=1,
             batch_size=batch,
             warmup_steps=1,

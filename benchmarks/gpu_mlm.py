@@ -25,7 +25,8 @@ from chaoslib.data.tokenization import Encoded
 from chaoslib.model.albert_map import AlbertMap
 from chaoslib.model.loading import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
-from chaoslib.tasks.mlm_sweep import MLMDepthSweep, depth_states
+from chaoslib.tasks.mlm_heads import depth_states
+from chaoslib.tasks.mlm_sweep import MLMDepthSweep
 
 BATCH, TOKENS, MAX_DEPTH, TRAIN_BLOCKS, TEST_BLOCKS, EPOCHS = 32, 128, 24, 9500, 500, 3
 SMOKE = dict(
@@ -48,7 +49,6 @@ def random_blocks(n: int, seed: int) -> Encoded:
 def seconds_per_step(model, blocks, masking, depths, n_steps: int, max_logits: int) -> float:
     sweep = MLMDepthSweep(
         depths=depths,
-        modes=("trained", "reinit"),
         epochs=1,
         batch_size=BATCH,
         warmup_steps=1,

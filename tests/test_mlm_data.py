@@ -26,11 +26,13 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def corpus(tokenizer, tmp_path_factory):
-    return build_mlm_corpus(n_paragraphs=N, seed=5, tokenizer=tokenizer, cache_dir=tmp_path_factory.mktemp("mlm"))
+    return build_mlm_corpus(
+        n_paragraphs=N, seed=5, tokenizer=tokenizer, cache_dir=tmp_path_factory.mktemp("mlm")
+    )
 
 
 def text_dataset_reference(tokenizer, paragraphs: list[str], block_size: int = 128) -> list[list[int]]:
-    """transformers' TextDataset (v2-v4, gone in v5): tokenize the file's whole text, cut every block_size - 2 ids."""
+    """transformers' TextDataset (v2-v4, gone in v5): tokenize the whole text, cut every block_size - 2 ids."""
     text = "\n".join(paragraphs) + "\n"
     ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
     body = block_size - 2  # ALBERT's build_inputs_with_special_tokens: [CLS] ids [SEP]
@@ -75,7 +77,9 @@ def test_hand_example_crosses_boundaries(tokenizer):
 
 
 def test_test_split_draws_test_paragraphs_from_another_split(tokenizer):
-    corpus = build_mlm_corpus(n_paragraphs=20, test_fraction=0.25, split="valid", test_split="test", tokenizer=tokenizer)
+    corpus = build_mlm_corpus(
+        n_paragraphs=20, test_fraction=0.25, split="valid", test_split="test", tokenizer=tokenizer
+    )
     train = sample_paragraphs(15, 512, seed=0, split="valid")
     test = sample_paragraphs(5, 512, seed=0, split="test")
     assert corpus.train.input_ids.tolist() == text_dataset_reference(tokenizer, train)

@@ -1,4 +1,4 @@
-"""The MLM chapter's corpus: seeded paragraphs cut into 128-token blocks across paragraph boundaries (SPEC 2.6).
+"""The MLM chapter's corpus: seeded paragraphs cut into 128-token blocks across paragraphs (SPEC 2.6).
 
 As the authors' script (``calc_masked_language_modeling.py`` with transformers' ``TextDataset``):
 the sampled paragraphs are written one after the other, the whole text is tokenised, and the
@@ -52,8 +52,9 @@ class MLMCorpus:
         m = self.meta
         test_from = m["split"] if m.get("test_split") is None else m["test_split"]
         return (
-            f"{m['source']}: {m['n_train']} train blocks from {m['n_train_paragraphs']} {m['split']} paragraphs, "
-            f"{m['n_test']} test blocks from {m['n_test_paragraphs']} {test_from} paragraphs "
+            f"{m['source']}: {len(self.train)} train blocks from {m['n_train_paragraphs']} {m['split']} "
+            f"paragraphs, "
+            f"{len(self.test)} test blocks from {m['n_test_paragraphs']} {test_from} paragraphs "
             f"(> {m['min_chars']} characters, seed {m['seed']}), {m['n_tokens']} tokens per block"
         )
 
@@ -192,11 +193,15 @@ def build_mlm_corpus(
     if path is not None and path.exists():
         train, test, stored = _from_file(path)
         if {k: stored.get(k) for k in meta} != meta:
-            raise ChaoslibError(f"the cached corpus {path} does not match its label; delete it and run again.")
+            raise ChaoslibError(
+                f"the cached corpus {path} does not match its label; delete it and run again."
+            )
         return MLMCorpus(train, test, stored)
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(data_dir=data_dir)
     if len(tokenizer) != ALBERT_VOCAB_SIZE:
-        raise ChaoslibError(f"the tokenizer has {len(tokenizer)} pieces; the MLM corpus needs ALBERT's tokenizer.")
+        raise ChaoslibError(
+            f"the tokenizer has {len(tokenizer)} pieces; the MLM corpus needs ALBERT's tokenizer."
+        )
     n_train, n_test = meta["n_train_paragraphs"], meta["n_test_paragraphs"]
     if test_split is None:
         paragraphs = sample_paragraphs(
@@ -204,7 +209,9 @@ def build_mlm_corpus(
         )
         train_text, test_text = paragraphs[:n_train], paragraphs[n_train:]
     else:
-        train_text = sample_paragraphs(n_train, min_chars, seed=seed, source=source, split=split, data_dir=data_dir)
+        train_text = sample_paragraphs(
+            n_train, min_chars, seed=seed, source=source, split=split, data_dir=data_dir
+        )
         test_text = sample_paragraphs(
             n_test, min_chars, seed=seed, source=source, split=test_split, data_dir=data_dir
         )
