@@ -5,7 +5,7 @@ One map, many analyses. Load a network, get its map ``F`` (``x0 = F.embed(encode
 
     import chaoslib as cl
 
-    model, info = cl.load_albert("albert-wikitext2", weights="pretrained")   # or weights="random"
+    model, info = cl.load_albert("albert-wikitext2", weights="pretrained")  # or "random"
     F = cl.AlbertMap(model)
     encoded, texts = cl.dynamics_inputs(cl.load_tokenizer(), n_samples=8, n_tokens=32)
     x0 = F.embed(encoded)                                   # (8, 32, hidden)

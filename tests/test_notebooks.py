@@ -133,3 +133,40 @@ def test_counting_excludes_only_parameters_and_shared_colab_cells(tmp_path):
 def test_a_long_chapter_fails(tmp_path):
     long = _notebook(tmp_path, "09_long", [(["parameters"], "p = 1\n"), (["hide-input"], "x = 1\n" * 61)])
     assert sum(counted_code_lines(long, standard_colab_cells([long])).values()) == 61 > MAX_CODE_LINES
+
+
+FIGURE_CALL = re.compile(r"""\bch\.figure\(\s*["']([\w-]+)["']""")
+GLUE_FIGURE = re.compile(r"```\{glue:figure\}\s+([\w-]+)\s*\n((?::[\w-]+:.*\n)*)")
+
+
+def placed_figures(path: Path) -> dict[str, bool]:
+    """Glued figure key -> whether its ``{glue:figure}`` has a ``:name:`` (a numbered caption)."""
+    cells = json.loads(path.read_text())["cells"]
+    markdown = "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
+    return {m.group(1): ":name:" in m.group(2) for m in GLUE_FIGURE.finditer(markdown + "\n")}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_figure_is_placed_with_a_numbered_caption(path):
+    glued = [k for c in code_cells(path) for k in FIGURE_CALL.findall(source(c))]
+    assert glued, f"{path.name}: no ch.figure(...) call; chapters show their figures through ch.figure"
+    placed = placed_figures(path)
+    missing = [k for k in glued if k not in placed]
+    unnamed = [k for k in glued if k in placed and not placed[k]]
+    assert not missing, f"{path.name}: figures glued but never placed with {{glue:figure}}: {missing}"
+    assert not unnamed, f"{path.name}: {{glue:figure}} without :name: (no number to refer to): {unnamed}"
+
+
+def test_figure_placement_is_read(tmp_path):
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "```{glue:figure} a\n:name: fig-a\n\nCaption.\n```"},
+            {"cell_type": "markdown", "metadata": {}, "source": "```{glue:figure} b\n:figwidth: 80%\n\nNo name.\n```"},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "x.ipynb"
+    path.write_text(json.dumps(nb))
+    assert placed_figures(path) == {"a": True, "b": False}

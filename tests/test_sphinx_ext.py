@@ -33,6 +33,8 @@ def test_injected_parameters_cell_is_collapsed():
         ["injected-parameters", "hide-cell"],
         None,
     ]
+    prompts = [c["metadata"].get("mystnb", {}).get("code_prompt_show") for c in out["cells"]]
+    assert prompts[0] != prompts[1] and None not in prompts[:2] and prompts[2] is None
     plain = json.dumps({"cells": []})
     assert tag_injected_parameters(plain) is plain  # untouched when papermill injected nothing
 

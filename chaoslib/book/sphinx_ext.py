@@ -85,24 +85,36 @@ def api_reference_markdown(modules: list[str]) -> str:
     return "\n".join(out)
 
 
+PROMPTS = {
+    "parameters": "Parameters: this chapter's defaults",
+    "injected-parameters": "Parameters of this edition (its profile)",
+}
+
+
 def tag_injected_parameters(notebook_json: str) -> str:
-    """Add ``hide-cell`` to papermill's ``injected-parameters`` cell; other notebooks unchanged.
+    """Collapse papermill's ``injected-parameters`` cell (``hide-cell``) and label both parameter
+    cells' toggles; a notebook without them is returned unchanged.
 
     Args:
         notebook_json: an ``.ipynb`` file's text.
 
     Returns:
-        The notebook's text, re-serialised only when a tag was added.
+        The notebook's text, re-serialised only when something was added.
     """
-    if "injected-parameters" not in notebook_json:
+    if '"parameters"' not in notebook_json and "injected-parameters" not in notebook_json:
         return notebook_json
     nb = json.loads(notebook_json)
     changed = False
     for cell in nb.get("cells", []):
         tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "hide-cell" not in tags:
+        kind = "injected-parameters" if "injected-parameters" in tags else "parameters" if "parameters" in tags else None
+        if kind is None:
+            continue
+        if kind == "injected-parameters" and "hide-cell" not in tags:
             tags.append("hide-cell")
-            changed = True
+        # myst-nb's cell-level setting for the toggle's label
+        cell["metadata"].setdefault("mystnb", {}).setdefault("code_prompt_show", PROMPTS[kind])
+        changed = True
     return json.dumps(nb) if changed else notebook_json
 
 
