@@ -55,8 +55,11 @@ FIGURE = "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()"
 
 def test_good_book_executes(tiny_book):
     pages = tiny_book({"ch1": (FIGURE,)})
-    book.execute("offline")
+    assert set(book.execute("offline")) == {"ch1"}
     assert book.image_count(pages / "ch1.ipynb") == 1
+    # papermill's output carries the cache key, so a second build executes nothing
+    assert book.stored_cache(pages / "ch1.ipynb")["key"] == book.cache_key(book.cache_parts("ch1", "offline"))
+    assert book.execute("offline") == {}
 
 
 def test_failing_notebook_fails_the_build_and_names_it(tiny_book):

@@ -459,7 +459,7 @@ def check_pdf(pdf: Path, names: list[str]) -> None:
 def _jupyter_book(*args: str) -> None:
     """``jupyter-book build book`` as a reader types it (book/_toc.yml, the root _config.yml)."""
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(BOOK.relative_to(REPO_ROOT)), "--keep-going", *args]
+    cmd = [str(exe), "build", str(BOOK), "--keep-going", *args]
     result = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     sys.stdout.write(result.stdout[-4000:])
     if result.returncode != 0:
