@@ -62,11 +62,12 @@ def mlm_metrics(
     low, high = _cellwise_interval(per_block, confidence, n_resamples, seed)
     return xr.Dataset(
         {
-            "accuracy": per_block.mean("block"),
+            "accuracy": per_block.mean("block", skipna=False),
             "accuracy_low": low,
             "accuracy_high": high,
-            "accuracy_pooled": ds.correct.sum("block") / n_total,
-            "perplexity": np.exp(ds.loss_sum.sum("block") / n_total),
+            # skipna=False: an (encoder, mode) point that was not run stays NaN
+            "accuracy_pooled": ds.correct.sum("block", skipna=False) / n_total,
+            "perplexity": np.exp(ds.loss_sum.sum("block", skipna=False) / n_total),
         },
         attrs={"confidence": confidence, "n_blocks": int(per_block.sizes["block"]), "n_masked": int(n_total)},
     )
@@ -134,3 +135,36 @@ def r8_verdict(comparison: xr.Dataset, metrics: xr.DataArray, min_share: float =
         f"pretrained accuracy peaks at depth {best} ({float(metrics.max()):.3f})"
     )
     return text, share >= min_share
+
+
+def mlm_summary(
+    counts: xr.Dataset, baseline: xr.Dataset, trained_depth: int | None = None, **kw
+) -> xr.Dataset:
+    """The chapter's summary: :func:`mlm_metrics` of every (encoder, mode, depth), the ``weights``
+    coordinate, and the majority-token baseline (``majority_accuracy`` with ``majority_low`` /
+    ``majority_high``, ``unigram_perplexity``) on the same blocks. ``trained_depth``: the depth the
+    pretrained network was trained at (drawn in the figures)."""
+    metrics = mlm_metrics(counts, **kw).assign_coords(weights=counts.weights)
+    base = mlm_metrics(baseline, **kw)
+    metrics["majority_accuracy"] = base.accuracy
+    metrics["majority_low"], metrics["majority_high"] = base.accuracy_low, base.accuracy_high
+    metrics["unigram_perplexity"] = base.perplexity
+    metrics.attrs.update(trained_depth=trained_depth, majority_token=int(baseline.attrs["token"]))
+    return metrics
+
+
+def comparisons(counts: xr.Dataset, trained_depth: int | None = None, **kw) -> xr.Dataset:
+    """:func:`pretrained_vs_random` for every mode that both kinds of encoder ran: dims (mode, depth)."""
+    weights = list(counts.weights.values)
+    ran = lambda w, m: any(  # noqa: E731
+        not bool(counts.correct.sel(mode=m).isel(encoder=i).isnull().all())
+        for i, x in enumerate(weights)
+        if x == w
+    )
+    modes = [str(m) for m in counts.mode.values if ran("pretrained", m) and ran("random", m)]
+    if not modes:
+        raise ChaoslibError("no mode was run for both a pretrained and a random encoder.")
+    out = xr.concat([pretrained_vs_random(counts, m, **kw) for m in modes], dim="mode", combine_attrs="drop")
+    out = out.assign_coords(mode=modes)
+    out.attrs.update(trained_depth=trained_depth, n_random=weights.count("random"))
+    return out

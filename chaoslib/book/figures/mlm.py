@@ -1,0 +1,137 @@
+"""Figures of the MLM-by-depth chapter.
+
+They draw the summary of :func:`chaoslib.tasks.mlm_results.mlm_summary`: ``accuracy`` (the authors'
+per-block mean) with its bootstrap interval ``accuracy_low``/``accuracy_high`` over (encoder,
+mode, depth), ``perplexity``, a ``weights`` coordinate per encoder, the majority-token baseline
+``majority_accuracy`` (with its interval) and attrs ``trained_depth`` (the depth the pretrained
+network was trained at). The pretrained encoder is drawn with its band over test blocks; the random
+encoders one thin line per seed, their mean thick and their range over seeds as a band.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from chaoslib.errors import ChaoslibError
+from chaoslib.tasks.mlm_networks import MODE_DESCRIPTIONS
+
+PRE_COLOR, RAND_COLOR, BASE_COLOR = "C0", "C1", "0.45"
+
+
+def encoders_of(ds: xr.Dataset, weights: str) -> list[str]:
+    """The labels of the encoders with ``weights`` ("pretrained" or "random"), in the dataset's order."""
+    return [str(e) for e, w in zip(ds.encoder.values, ds.weights.values, strict=True) if w == weights]
+
+
+def _modes(ds: xr.Dataset) -> list[str]:
+    return [str(m) for m in ds.mode.values if not bool(ds.accuracy.sel(mode=m).isnull().all())]
+
+
+def _depth_mark(ax, ds: xr.Dataset) -> None:
+    depth = ds.attrs.get("trained_depth")
+    if depth is not None and float(ds.depth.min()) <= depth <= float(ds.depth.max()):
+        ax.axvline(depth, color="0.6", ls=":", lw=1, label=f"pretraining depth {depth}")
+
+
+def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
+    """One panel per mode: masked-token accuracy against depth, pretrained vs random, baseline beside.
+
+    Line order in each panel: pretrained (if any), the random seeds' mean (if any), then each seed.
+    """
+    modes = _modes(ds)
+    if not modes:
+        raise ChaoslibError("the summary holds no accuracy; run mlm_by_depth and mlm_summary first.")
+    fig, axes = plt.subplots(1, len(modes), figsize=(3.6 * len(modes) + 0.6, 3.9), sharey=True, squeeze=False)
+    depth = ds.depth.values
+    pre, rnd = encoders_of(ds, "pretrained"), encoders_of(ds, "random")
+    for ax, mode in zip(axes[0], modes, strict=True):
+        sel = ds.sel(mode=mode)
+        for enc in pre:
+            a = sel.sel(encoder=enc)
+            ax.plot(depth, a.accuracy, color=PRE_COLOR, marker="o", ms=3, lw=1.6, label=enc)
+            ax.fill_between(depth, a.accuracy_low, a.accuracy_high, color=PRE_COLOR, alpha=0.2, lw=0)
+        runs = sel.accuracy.sel(encoder=rnd).dropna("encoder", how="all") if rnd else None
+        if runs is not None and runs.sizes["encoder"]:
+            n = runs.sizes["encoder"]
+            ax.plot(
+                depth,
+                runs.mean("encoder"),
+                color=RAND_COLOR,
+                marker="s",
+                ms=3,
+                lw=1.6,
+                label=f"random, mean of {n}",
+            )
+            ax.fill_between(
+                depth, runs.min("encoder"), runs.max("encoder"), color=RAND_COLOR, alpha=0.2, lw=0
+            )
+            for enc in runs.encoder.values:
+                ax.plot(depth, runs.sel(encoder=enc), color=RAND_COLOR, lw=0.6, alpha=0.6)
+        base = float(ds.majority_accuracy)
+        ax.axhline(base, color=BASE_COLOR, lw=1, ls="--", label="majority token")
+        ax.axhspan(float(ds.majority_low), float(ds.majority_high), color=BASE_COLOR, alpha=0.15, lw=0)
+        _depth_mark(ax, ds)
+        ax.set_title(MODE_DESCRIPTIONS[mode], fontsize=9)
+        ax.set_xlabel("depth d (layer applications)")
+    axes[0, 0].set_ylabel("accuracy on masked tokens (block mean)")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
+    """Pretrained minus random (mean over seeds) accuracy against depth, per mode, with the paired
+    bootstrap interval over test blocks; zero marked. ``cmp``: dims (mode, depth) from
+    :func:`chaoslib.tasks.mlm_results.comparisons`. Line i of the axes is mode i."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    depth = cmp.depth.values
+    for i, mode in enumerate(cmp.mode.values):
+        c = cmp.sel(mode=mode)
+        ax.plot(
+            depth,
+            c.difference,
+            color=f"C{i + 2}",
+            marker="o",
+            ms=3,
+            lw=1.4,
+            label=MODE_DESCRIPTIONS[str(mode)],
+        )
+        ax.fill_between(depth, c.low, c.high, color=f"C{i + 2}", alpha=0.2, lw=0)
+    ax.axhline(0.0, color="k", lw=0.8)
+    _depth_mark(ax, cmp)
+    ax.set_xlabel("depth d (layer applications)")
+    ax.set_ylabel("accuracy: pretrained - random")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def perplexity_by_depth(ds: xr.Dataset) -> plt.Figure:
+    """Perplexity on the masked test tokens against depth (log scale), one line per (encoder, mode);
+    the unigram baseline dashed. Lines in the order of ``ds.encoder`` x modes run."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    styles = dict(
+        zip(("trained", "reinit", "reinit_untied", "untrained"), ("-", "--", "-.", ":"), strict=True)
+    )
+    for enc, weights in zip(ds.encoder.values, ds.weights.values, strict=True):
+        for mode in _modes(ds):
+            ppl = ds.perplexity.sel(encoder=enc, mode=mode)
+            if bool(ppl.isnull().all()):
+                continue
+            color = PRE_COLOR if weights == "pretrained" else RAND_COLOR
+            lw = 1.5 if weights == "pretrained" else 0.8
+            ax.semilogy(ds.depth.values, ppl, color=color, ls=styles[mode], lw=lw, label=f"{enc}, {mode}")
+    ax.axhline(float(ds.unigram_perplexity), color=BASE_COLOR, ls="--", lw=1, label="unigram model")
+    _depth_mark(ax, ds)
+    ax.set_xlabel("depth d (layer applications)")
+    ax.set_ylabel("perplexity on masked tokens")
+    ax.legend(fontsize=6, loc="best", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def bands_of(ax) -> list[np.ndarray]:
+    """The vertices of the filled bands of an axes (for tests and checks)."""
+    return [c.get_paths()[0].vertices for c in ax.collections]
