@@ -1,0 +1,135 @@
+"""Chapter 07 figures draw exactly the result's values (a small result built by hand, saved and reloaded)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("agg")
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from chaoslib.book.figures import readout as figures
+from chaoslib.errors import ChaoslibError
+from chaoslib.store import load_dataset, save_dataset
+
+REF, RAND = "albert-wikitext2 pretrained here", "albert-wikitext2 random tf #0"
+NETWORKS = [REF, RAND, "albert-wikitext2 random tf #1"]
+
+
+@pytest.fixture
+def result(tmp_path) -> xr.Dataset:
+    rng = np.random.default_rng(0)
+    starts, lengths, pairs, shown, points = np.arange(3), np.arange(1, 23), 6, 2, 5
+    grid = rng.uniform(0.1, 2.0, size=(3, 3, 22))
+    grid[:, :, 0] = np.nan  # velocity: length 1 has no score
+    grid[:, 2, -1] = np.nan  # a window past the recorded steps
+    errors = rng.uniform(0.2, 1.5, size=(3, pairs))
+    best = errors.mean(1)
+    drawn = rng.uniform(size=(3, shown, points, 2))
+    drawn[1, :, -1] = np.nan  # a shorter best window: padded
+    ds = xr.Dataset(
+        {
+            "pair_nmse": (("network", "start", "length"), grid),
+            "pooled_nmse": (("network", "start", "length"), grid / 2),
+            "train_pooled_nmse": (("network", "start", "length"), grid / 3),
+            "blind_pair_nmse": ("length", rng.uniform(0.5, 1.0, 22)),
+            "blind_pooled_nmse": ("length", rng.uniform(0.5, 1.0, 22)),
+            "best_start": ("network", [1, 0, 2]),
+            "best_length": ("network", [21, 20, 20]),
+            "best_pair_nmse": ("network", best),
+            "best_pooled_nmse": ("network", best / 2),
+            "best_low": ("network", best - 0.1),
+            "best_high": ("network", best + 0.2),
+            "diff_low": ("network", [np.nan, 0.05, -0.1]),
+            "diff_high": ("network", [np.nan, 0.3, 0.2]),
+            "pair_errors": (("network", "pair"), errors),
+            "dev_score": ("pair", rng.uniform(0, 5, pairs)),
+            "shown_pair": ("shown", [4, 1]),
+            "shown_group": ("shown", ["low", "high"]),
+            "drawn": (("network", "shown", "point", "xy"), drawn),
+            "target_drawn": (("network", "shown", "point", "xy"), rng.uniform(size=(3, shown, points, 2))),
+            "run_seconds": ("network", [1.0, 2.0, 3.0]),
+            "fit_seconds": ("network", [0.5, 0.5, 0.5]),
+        },
+        coords={
+            "network": NETWORKS,
+            "start": starts,
+            "length": lengths,
+            "pair": np.arange(pairs),
+            "xy": ["x", "y"],
+        },
+        attrs={"min_length": 20, "reference": REF, "confidence": 0.95, "n_train": 10, "n_dev": pairs},
+    )
+    save_dataset(ds, tmp_path / "readout.nc")
+    return load_dataset(tmp_path / "readout.nc")
+
+
+@pytest.mark.parametrize("metric", ["pair", "pooled"])
+def test_heatmaps_show_the_grid_of_long_windows_and_the_best_window(result, metric):
+    fig = figures.nmse_heatmaps(result, metric=metric)
+    assert len(fig.axes) == 3  # two networks (reference and the first random) and the colour bar
+    for ax, network in zip(fig.axes[:2], [REF, RAND], strict=True):
+        expected = result[f"{metric}_nmse"].sel(network=network, length=[20, 21, 22]).T.values
+        drawn = np.ma.filled(ax.collections[0].get_array().astype(float), np.nan).reshape(expected.shape)
+        np.testing.assert_array_equal(drawn, expected)  # lengths 1..19 are not shown
+        star = ax.lines[0]
+        assert (star.get_xdata()[0], star.get_ydata()[0]) == (
+            result.best_start.sel(network=network).item(),
+            result.best_length.sel(network=network).item(),
+        )
+    # one colour scale for both maps
+    assert fig.axes[0].collections[0].norm.vmin == fig.axes[1].collections[0].norm.vmin
+
+
+def test_nmse_by_length_draws_the_minimum_over_starts_and_the_intervals(result):
+    fig = figures.nmse_by_length(result)
+    ax, ax2 = fig.axes
+    for line, network in zip(ax.lines[:3], NETWORKS, strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), result.length.values)
+        np.testing.assert_array_equal(
+            line.get_ydata(), np.nanmin(result.pair_nmse.sel(network=network).values, 0)
+        )
+    np.testing.assert_array_equal(ax.lines[3].get_ydata(), result.blind_pair_nmse.values)
+    assert ax.lines[4].get_xdata()[0] == 20  # min_length marker
+    # the error bars: points at the best scores, bars from best_low to best_high
+    for i, container in enumerate(ax2.containers):
+        point, _, (bars,) = container
+        assert point.get_ydata()[0] == result.best_pair_nmse.values[i]
+        segment = bars.get_segments()[0]
+        np.testing.assert_allclose(segment[:, 1], [result.best_low.values[i], result.best_high.values[i]])
+
+
+def test_drawings_plot_the_drawn_and_target_pens(result):
+    fig = figures.drawings(result)
+    assert len(fig.axes) == 2 * 2  # reference and first random network, two shown pairs each
+    for n, network in enumerate([REF, RAND]):
+        for k in range(2):
+            ax = fig.axes[n * 2 + k]
+            drawn = result.drawn.sel(network=network).isel(shown=k).values
+            keep = np.isfinite(drawn[:, 0])
+            target = result.target_drawn.sel(network=network).isel(shown=k).values[keep]
+            np.testing.assert_array_equal(ax.lines[0].get_xydata(), target)
+            np.testing.assert_array_equal(ax.lines[1].get_xydata(), drawn[keep])
+            pair = int(result.shown_pair[k])
+            assert f"NMSE {result.pair_errors.sel(network=network, pair=pair).item():.2f}" in ax.get_title()
+
+
+def test_numbers_for_the_prose(result):
+    got = figures.numbers(result)
+    assert got["hw_best_pair"] == result.best_pair_nmse.values[0]
+    assert (got["hw_best_start"], got["hw_best_length"]) == (1, 21)
+    assert got["hw_others_mean"] == pytest.approx(result.best_pair_nmse.values[1:].mean())
+    assert got["hw_n_worse"] == 1 and got["hw_n_better"] == 0  # intervals (0.05, 0.3) and (-0.1, 0.2)
+    assert got["hw_blind_pair"] == result.blind_pair_nmse.sel(length=21).item()
+    assert got["hw_verdict"].startswith("not separated")
+    all_worse = result.assign(diff_low=("network", [np.nan, 0.05, 0.01]))
+    assert figures.numbers(all_worse)["hw_verdict"].startswith("lower than that of each of the 2")
+
+
+def test_unknown_metric_or_network_is_rejected(result):
+    with pytest.raises(ChaoslibError, match="metric"):
+        figures.nmse_heatmaps(result, metric="mse")
+    with pytest.raises(ChaoslibError, match="networks"):
+        figures.drawings(result, networks=["albert-large-v2 pretrained"])
