@@ -200,7 +200,8 @@ def intro_as_one_chapter(largetree: nodes.document, part_of: dict[str, str] | No
     body = [child for child in root.children if not isinstance(child, nodes.title)]
     for child in body:
         root.remove(child)
-    intro = [_raw_latex("\\chapter*{%s}\\addcontentsline{toc}{chapter}{%s}\n" % (INTRO_TITLE, INTRO_TITLE))]
+    heading = "\\chapter*{%s}\\addcontentsline{toc}{chapter}{%s}\\markboth{%s}{%s}\n" % ((INTRO_TITLE,) * 4)
+    intro = [_raw_latex(heading)]
     intro += [_flatten_section(child) if isinstance(child, nodes.section) else child for child in body]
     root.extend(intro)
     for wrapper in wrappers:
