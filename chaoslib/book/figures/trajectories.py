@@ -197,6 +197,13 @@ def long_run_numbers(ds: xr.Dataset, threshold: float = 1e-5, relative: bool = T
     if others:
         rand = [offsets(n) for n in others]
         authors = np.array([o.offset[0] for o in rand])
+        synced = np.array([not o.censored[0] for o in rand])
+        out["authors_rand_text"] = (
+            f"it synchronises between step {authors[synced].min()} and {authors[synced].max()} in "
+            f"{synced.sum()} of {len(rand)}"
+            if synced.any()
+            else f"it synchronises in none of the {len(rand)}"
+        ) + f" within {horizon} steps"
         pooled = np.concatenate([o.offset for o in rand])
         out.update(
             authors_rand_min=int(authors.min()),
