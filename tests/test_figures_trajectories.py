@@ -81,6 +81,7 @@ def test_long_run_numbers_by_hand(ds):
     assert numbers["long_authors_rand_text"] == "it synchronises between step 2 and 3 in 2 of 2 within 10 steps"
     assert numbers["long_ref_censored"] == 3 and numbers["long_rand_censored"] == 0
     assert numbers["long_rand_median"] == 2.5 and numbers["long_ratio"] == pytest.approx(4.0)
+    assert numbers["long_direction"] == "longer than"  # every resample: 10 / (2 or 3)
     assert numbers["long_steps_per_s"] == 123.0
 
 

@@ -216,6 +216,14 @@ def long_run_numbers(ds: xr.Dataset, threshold: float = 1e-5, relative: bool = T
         out["rand_median_low"], out["rand_median_high"] = bootstrap_interval(pooled, np.median, seed=seed)
         out["ratio"] = out["ref_median"] / out["rand_median"] if out["rand_median"] > 0 else float("inf")
         out["ratio_low"], out["ratio_high"] = ratio_interval(r.offset, pooled, np.median, seed=seed)
+        # the direction of the comparison in words, decided by the interval of the ratio, not its point value
+        out["direction"] = (
+            "longer than"
+            if out["ratio_low"] > 1
+            else "shorter than"
+            if out["ratio_high"] < 1
+            else "not distinguishable from"
+        )
     return {"long_" + k: v for k, v in out.items()}
 
 
