@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     ship = sub.add_parser("ship", help="copy a run's final network into chaoslib/checkpoints/NAME with its card")
     ship.add_argument("--run-dir", required=True)
     ship.add_argument("--name", required=True)
-    ship.add_argument("--command", required=True, help="the training command, for the model card")
+    ship.add_argument("--training-command", required=True, help="the training command(s), for the model card")
     ship.add_argument("--data-dir")
     diag = sub.add_parser("diagnostics", help="the dynamics and task scores of every checkpoint of a run (chapter 08)")
     diag.add_argument("--run-dir", required=True)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "ship":
         from chaoslib.pretraining.checkpoint import ship as ship_run
 
-        print(ship_run(args.run_dir, args.name, args.command, data_dir=args.data_dir))
+        print(ship_run(args.run_dir, args.name, args.training_command, data_dir=args.data_dir))
     if args.command == "train":
         overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
         if args.steps:

@@ -142,6 +142,32 @@ def ship(
     return out
 
 
+# What the project asks of a shipped network before the offline edition calls it "pretrained" in a claim
+MIN_ACCURACY_RATIO = 1.5  # masked-token accuracy over the most-frequent-token baseline
+MIN_LOSS_MARGIN = 0.75  # nats below the unigram entropy of the training split
+SOP_CHANCE_MARGIN = 0.02  # SOP accuracy within this of 50% is chance
+
+
+def _limits(ev: dict, base: dict) -> str:
+    """The card's plain statement of what the network has and has not learned."""
+    ratio = ev["mlm_accuracy"] / base["most_frequent_accuracy"]
+    margin = base["unigram_entropy"] - ev["mlm_loss"]
+    lines = [
+        f"- Masked-token accuracy is {ratio:.2f}× the most-frequent-token baseline "
+        f"({'meets' if ratio >= MIN_ACCURACY_RATIO else 'misses'} the project's bar of {MIN_ACCURACY_RATIO}×).",
+        f"- The masked-LM loss is {margin:.2f} nats below the unigram entropy "
+        f"({'meets' if margin >= MIN_LOSS_MARGIN else 'misses'} the bar of {MIN_LOSS_MARGIN} nats): "
+        + ("it uses context well." if margin >= MIN_LOSS_MARGIN else
+           "it has left the unigram plateau but uses context only weakly; a longer run (on a GPU: minutes) is "
+           "the way to a stronger network."),
+    ]
+    if abs(ev["sop_accuracy"] - 0.5) <= SOP_CHANCE_MARGIN:
+        lines.append("- Sentence-order prediction stayed at chance: the network has not learned discourse order.")
+    lines.append("- A small network trained for minutes-to-hours on 2 M words: its dynamics are those of *a* pretrained "
+                 "ALBERT, not of `albert-large-v2` (24 layers' worth of training, D = 1024, billions of tokens).")
+    return "\n".join(lines)
+
+
 def model_card(card: dict) -> str:
     """The model card (Markdown) from ``card.json``'s content."""
     t, c = card["training"], card["training"]["config"]
@@ -202,6 +228,9 @@ Reproduce: `python -m chaoslib.pretraining evaluate --checkpoint chaoslib/checkp
 
 Accuracy ratio to the most-frequent-token baseline: {ev['mlm_accuracy'] / base['most_frequent_accuracy']:.2f}×;
 loss below the unigram entropy by {base['unigram_entropy'] - ev['mlm_loss']:.2f} nats.
+
+## Limits
+{_limits(ev, base)}
 
 ## Files
 `config.json`, `{card['weights_file']}` (float32, SHA-256 `{card['sha256']}`), `card.json` (this card's numbers),
