@@ -1,4 +1,4 @@
-"""The MLM chapter's figures draw exactly the summary's values (small hand-made counts, saved and reloaded)."""
+"""The MLM chapter's figures draw exactly the summary's values (hand-made counts, saved and reloaded)."""
 
 from __future__ import annotations
 

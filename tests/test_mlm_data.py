@@ -32,7 +32,7 @@ def corpus(tokenizer, tmp_path_factory):
 
 
 def text_dataset_reference(tokenizer, paragraphs: list[str], block_size: int = 128) -> list[list[int]]:
-    """transformers' TextDataset (v2-v4, gone in v5): tokenize the whole text, cut every block_size - 2 ids."""
+    """transformers' TextDataset (v2-v4, gone in v5): tokenize the whole text, cut every block_size-2 ids."""
     text = "\n".join(paragraphs) + "\n"
     ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
     body = block_size - 2  # ALBERT's build_inputs_with_special_tokens: [CLS] ids [SEP]

@@ -168,3 +168,75 @@ def comparisons(counts: xr.Dataset, trained_depth: int | None = None, **kw) -> x
     out = out.assign_coords(mode=modes)
     out.attrs.update(trained_depth=trained_depth, n_random=weights.count("random"))
     return out
+
+
+def _fmt(value: float, low: float | None = None, high: float | None = None) -> str:
+    if not np.isfinite(value):
+        return "not run"
+    return f"{value:.3f}" + ("" if low is None else f" [{low:.3f}, {high:.3f}]")
+
+
+def chapter_numbers(summary: xr.Dataset, cmp: xr.Dataset, counts: xr.Dataset) -> dict[str, str | float]:
+    """The numbers the chapter's prose quotes, as formatted text (``"not run"`` for a mode that was
+    not run, so that every profile has every key), plus the R8 measured text and verdict.
+
+    Keys: ``mlm_pre_<mode>_at_trained`` (pretrained accuracy at its pretraining depth, with its
+    interval), ``mlm_pre_<mode>_best`` (best accuracy and its depth), ``mlm_rnd_<mode>_best`` (the
+    random seeds' mean, best over depths, with the seeds' range), ``mlm_majority``, ``mlm_pooled_gap``
+    (largest |block mean - pooled| accuracy), ``mlm_trained_depth``, ``mlm_depths``, ``mlm_n_random``,
+    ``mlm_n_masked``, ``mlm_n_blocks``, ``mlm_fit_seconds``, ``mlm_r8_measured``, ``mlm_r8_holds``.
+    """
+    from chaoslib.tasks.mlm_networks import MODES
+
+    td = summary.attrs.get("trained_depth")
+    pre = [i for i, w in enumerate(summary.weights.values) if w == "pretrained"]
+    rnd = [i for i, w in enumerate(summary.weights.values) if w == "random"]
+    out: dict[str, str | float] = {}
+    for mode in MODES:
+        ran = mode in summary.mode.values
+        acc = summary.accuracy.sel(mode=mode) if ran else None
+        p = acc.isel(encoder=pre[0]) if ran and pre else None
+        if p is not None and not bool(p.isnull().all()):
+            at = dict(mode=mode, depth=td) if td in summary.depth.values else None
+            a = summary.isel(encoder=pre[0]).sel(at) if at else None
+            out[f"mlm_pre_{mode}_at_trained"] = (
+                _fmt(*(float(a[k]) for k in ("accuracy", "accuracy_low", "accuracy_high")))
+                if a is not None
+                else "not run"
+            )
+            out[f"mlm_pre_{mode}_best"] = f"{float(p.max()):.3f} (depth {int(p.idxmax('depth'))})"
+        else:
+            out[f"mlm_pre_{mode}_at_trained"] = out[f"mlm_pre_{mode}_best"] = "not run"
+        r = acc.isel(encoder=rnd).dropna("encoder", how="all") if ran and rnd else None
+        if r is not None and r.sizes["encoder"]:
+            mean = r.mean("encoder")
+            d = int(mean.idxmax("depth"))
+            out[f"mlm_rnd_{mode}_best"] = (
+                f"{float(mean.max()):.3f} (depth {d}; seeds {float(r.sel(depth=d).min()):.3f} to "
+                f"{float(r.sel(depth=d).max()):.3f})"
+            )
+        else:
+            out[f"mlm_rnd_{mode}_best"] = "not run"
+    gap = float(np.nanmax(np.abs(summary.accuracy - summary.accuracy_pooled)))
+    first = "trained" if "trained" in cmp.mode.values else str(cmp.mode.values[0])
+    measured, holds = r8_verdict(
+        cmp.sel(mode=first).assign_attrs(
+            mode=first, confidence=summary.attrs["confidence"], n_random=len(rnd)
+        ),
+        summary.accuracy.sel(mode=first).isel(encoder=pre[0]),
+    )
+    out.update(
+        mlm_majority=_fmt(
+            float(summary.majority_accuracy), float(summary.majority_low), float(summary.majority_high)
+        ),
+        mlm_pooled_gap=f"{gap:.3f}",
+        mlm_trained_depth=str(td),
+        mlm_depths=", ".join(str(int(d)) for d in summary.depth.values),
+        mlm_n_random=str(len(rnd)),
+        mlm_n_masked=str(summary.attrs["n_masked"]),
+        mlm_n_blocks=str(summary.attrs["n_blocks"]),
+        mlm_fit_seconds=f"{float(np.nansum(counts.fit_seconds)):.0f}",
+        mlm_r8_measured=measured,
+        mlm_r8_holds="holds" if holds else "does not hold",
+    )
+    return out

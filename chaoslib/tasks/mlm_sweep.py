@@ -288,9 +288,10 @@ def mlm_trial(
     """One (encoder, mode) point from its settings, for :func:`chaoslib.sweep.run_sweep`.
 
     Returns the counts of :meth:`MLMDepthSweep.evaluate` (``correct``, ``loss_sum``: (depth, block);
-    ``n_masked``: (block,)), ``train_loss`` (depth, step), ``fit_seconds`` and the network's
-    ModelInfo as a dict. ``runtime``: MLMDepthSweep arguments that do not change the result
-    (``eval_batch_size``, ``max_logits``, ``progress``).
+    ``n_masked``: (block,)), ``train_loss`` (depth, step), ``fit_seconds``, the network's
+    ModelInfo as a dict and ``trained_depth``, the pretrained checkpoint's number of layers.
+    ``runtime``: MLMDepthSweep arguments that do not change the result (``eval_batch_size``,
+    ``max_logits``, ``progress``).
     """
     from chaoslib.data.mlm_data import build_mlm_corpus
     from chaoslib.data.tokenization import load_tokenizer
@@ -300,6 +301,9 @@ def mlm_trial(
         **settings["corpus"], tokenizer=tokenizer, data_dir=settings["data_dir"], cache_dir=cache_dir
     )
     model, info = load_encoder(settings)
+    trained_depth = int(
+        model.config.num_hidden_layers
+    )  # the checkpoint's own depth (the random copy keeps it)
     network = network_for_mode(model, settings["mode"], settings["readout_seed"], settings["readout_scheme"])
     sweep = MLMDepthSweep(**settings["sweep"], **(runtime or {}))
     result = sweep.run(
@@ -312,6 +316,7 @@ def mlm_trial(
         "train_loss": result.train_loss.values,
         "fit_seconds": float(result.attrs["fit_seconds"]),
         "model": info.as_dict(),
+        "trained_depth": trained_depth,
     }
 
 
@@ -335,7 +340,7 @@ def mlm_by_depth(
     store_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> tuple[xr.Dataset, list[ModelInfo]]:
-    """Each (encoder, mode) point as one :func:`chaoslib.sweep.run_sweep` trial: (encoder, mode, depth, block).
+    """Each (encoder, mode) point as one :func:`chaoslib.sweep.run_sweep` trial, dims (encoder, mode, depth).
 
     Args:
         model_name: the pretrained ``AlbertForMaskedLM`` (its head is kept by the random encoders).
@@ -419,6 +424,7 @@ def mlm_by_depth(
         attrs={
             "readout_seed": int(readout_seed),
             "readout_scheme": readout_scheme,
+            "trained_depth": int(results[0]["trained_depth"]),
             **{
                 k: (str(v) if isinstance(v, (list, tuple)) or v is None else v)
                 for k, v in sweep.get_params().items()
