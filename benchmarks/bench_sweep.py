@@ -53,6 +53,18 @@ def timed_sweep(trials, fn, executor: str, store: Path):
     return time.perf_counter() - start, records
 
 
+def start_ray(ray, workers: int, attempts: int = 3) -> None:
+    """A local Ray instance; Ray waits at most 30 s for its raylet, which a busy machine can miss."""
+    for attempt in range(attempts):
+        try:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            return
+        except Exception:
+            ray.shutdown()
+            if attempt == attempts - 1:
+                raise
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
@@ -67,8 +79,9 @@ def main() -> None:
         albert_trial({"seed": 99, "steps": 1})  # warm this process's imports, as the Ray workers are warmed
         local_s, local = timed_sweep(trials, albert_trial, "local", tmp / "local")
 
+        print(f"local executor: {local_s:.2f} s for {args.trials} trials", flush=True)
         start = time.perf_counter()
-        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+        start_ray(ray, args.workers)
         # warm every worker (import torch, transformers, chaoslib): one trial per worker, not timed below
         warm = [{"seed": 100 + w, "steps": 1, "warm": True} for w in range(args.workers)]
         run_sweep(warm, albert_trial, executor="ray", threads=1, progress=False)
@@ -84,17 +97,22 @@ def main() -> None:
     compute_ray = sum(r.elapsed_s for r in remote)
     ideal_ray = compute_ray / args.workers
     overhead = (ray_s - ideal_ray) / args.trials
-    print(f"\n{args.trials} trials: random ALBERT hidden 128, batch 4 x 32 tokens, {args.steps} steps, 1 thread each")
+    w, n = args.workers, args.trials
+    print(f"\n{n} trials: random ALBERT hidden 128, batch 4 x 32 tokens, {args.steps} steps, 1 thread each")
+    rows = [
+        ("local executor, wall", local_s),
+        ("  sum of the trials' own time (local)", compute_local),
+        (f"ray, {w} workers, wall", ray_s),
+        ("  sum of the trials' own time (in the workers)", compute_ray),
+        (f"ray overhead per trial: (wall - own/{w}) / {n}", overhead),
+        ("empty trials, per trial, ray", empty_ray_s / n),
+        ("empty trials, per trial, local", empty_local_s / n),
+        (f"ray start + warm {w} workers (once)", startup_s),
+    ]
     print(f"{'measure':52s} {'seconds':>9s}")
-    print(f"{'local executor, wall':52s} {local_s:9.2f}")
-    print(f"{'  sum of the trials own time (local)':52s} {compute_local:9.2f}")
-    print(f"{'ray, %d workers, wall' % args.workers:52s} {ray_s:9.2f}")
-    print(f"{'  sum of the trials own time (in the workers)':52s} {compute_ray:9.2f}")
-    print(f"{'ray overhead per trial: (wall - own/%d) / %d' % (args.workers, args.trials):52s} {overhead:9.3f}")
-    print(f"{'empty trials per trial, ray':52s} {empty_ray_s / args.trials:9.4f}")
-    print(f"{'empty trials per trial, local':52s} {empty_local_s / args.trials:9.4f}")
-    print(f"{'ray start + warm %d workers (once)' % args.workers:52s} {startup_s:9.2f}")
-    print(f"ratio local / ray wall: {local_s / ray_s:.2f} (ideal {args.workers} on {args.workers} idle cores)")
+    for label, seconds in rows:
+        print(f"{label:52s} {seconds:9.4f}")
+    print(f"ratio local / ray wall: {local_s / ray_s:.2f} (ideal {w} on {w} idle cores)")
 
 
 if __name__ == "__main__":
