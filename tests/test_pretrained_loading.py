@@ -16,7 +16,7 @@ from chaoslib.model.configs import CHECKPOINTS_DIR, SHIPPED_NAMES
 from chaoslib.model.loading import load_albert
 from chaoslib.pretraining.checkpoint import sha256
 
-from .conftest import tiny_model
+from conftest import tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
 
