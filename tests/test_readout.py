@@ -262,3 +262,48 @@ def test_collect_statistics_from_an_albert_map_matches_direct_iteration():
         np.testing.assert_allclose(states, torch.stack(expected, 1).numpy(), rtol=1e-5, atol=1e-6)
         reference = ReadoutStatistics().update(states, scores)
         torch.testing.assert_close(stats.gram_prefix, reference.gram_prefix)
+
+
+@pytest.fixture(scope="module")
+def compared():
+    """The driver end to end on two tiny random networks and a few STS-B pairs (integer scores)."""
+    from chaoslib.model.loading import load_albert
+    from chaoslib.tasks.readout_run import compare_readouts, load_readout_data
+
+    tiny = dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_hidden_layers=1)
+    networks = [load_albert("albert-base-v2", seed=s, **tiny) for s in (0, 1)]
+    data = load_readout_data(n_train=24, n_dev=10, n_tokens=16, seed=0, integer_scores=True)
+    options = dict(starts=range(0, 3), lengths=range(1, 21), min_length=20)
+    return compare_readouts(networks, data, options, n_show=1, n_resamples=200), data
+
+
+def test_compare_readouts_assembles_each_networks_best_window(compared):
+    ds, data = compared
+    assert np.all(data.dev_scores == np.floor(data.dev.labels))  # the authors' astype(int)
+    assert list(ds.network.values) == ["albert-base-v2 random tf #0", "albert-base-v2 random tf #1"]
+    assert set(ds.best_length.values) == {20}  # the only length >= min_length
+    for network in ds.network.values:
+        best = ds.sel(network=network)
+        grid_value = best.pair_nmse.sel(start=best.best_start.item(), length=20).item()
+        assert best.best_pair_nmse.item() == pytest.approx(grid_value, rel=1e-9)
+        assert best.pair_errors.mean().item() == pytest.approx(grid_value, rel=1e-9)
+        assert best.best_low.item() <= best.best_pair_nmse.item() <= best.best_high.item()
+        # velocity drawings close the letter: L + 1 points, the last back at the first
+        np.testing.assert_allclose(
+            best.target_drawn.values[:, -1], best.target_drawn.values[:, 0], atol=1e-12
+        )
+    assert np.isnan(ds.diff_low.values[0]) and np.isfinite(ds.diff_low.values[1])
+    assert ds.sizes["point"] == 21 and ds.sizes["shown"] == 3
+
+
+def test_the_figures_draw_the_drivers_result(compared, tmp_path):
+    import matplotlib
+
+    matplotlib.use("agg")
+    from chaoslib.book.figures import readout as figures
+    from chaoslib.store import load_dataset, save_dataset
+
+    ds = load_dataset(save_dataset(compared[0], tmp_path / "readout.nc"))
+    for fig in (figures.nmse_heatmaps(ds), figures.nmse_by_length(ds), figures.drawings(ds)):
+        assert fig.axes
+    assert figures.numbers(ds)["hw_best_length"] == 20
