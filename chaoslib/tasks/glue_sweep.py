@@ -163,6 +163,8 @@ def glue_by_depth(
     init_seeds: Sequence[int] = (0,),
     frozen_depths: Sequence[int] = range(1, 101),
     trained_depths: Sequence[int] = (),
+    trained_init_seeds: Sequence[int] | None = None,
+    trained_n_train: int | None = None,
     frozen_epochs: int | None = None,
     trained_epochs: int | None = None,
     batch_size: int = 8,
@@ -191,6 +193,9 @@ def glue_by_depth(
         task, n_train, n_dev, subsample_seed, data_source, data_dir: the GLUE data (seeded
             subsamples of train and dev; None: every row).
         frozen_depths, trained_depths: the depths of each arm (empty: the arm is skipped).
+        trained_init_seeds: the random networks of the trained arm (None: ``init_seeds``).
+        trained_n_train: train rows of the trained arm (None: ``n_train``), a seeded subsample;
+            the dev rows are those of the frozen arm.
         trained_schedule: ``"authors"`` (linear decay for pretrained, exponential for random, as
             their runs), ``"exponential"`` or ``"linear"``; the frozen arm is always exponential.
         max_grad_norm: gradient-norm clipping in both arms (per head in the frozen arm); None: off.
@@ -266,8 +271,11 @@ def glue_by_depth(
                 "epochs": trained_epochs,
                 "lr": trained_lr,
                 "schedule": trained_schedule,
+                "n_train": n_train if trained_n_train is None else trained_n_train,
             }
-            for net in nets
+            for net in networks(
+                weights_list, init_seeds if trained_init_seeds is None else trained_init_seeds
+            )
             for d in trained_depths
         ]
         resources = {"num_gpus": 1} if str(device).startswith("cuda") else None
