@@ -25,6 +25,7 @@ def _notebook(path, *sources):
     nb.cells = [nbformat.v4.new_markdown_cell("# A page")]
     nb.cells.append(nbformat.v4.new_code_cell('profile = "offline"', metadata={"tags": ["parameters"]}))
     nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["chaoslib"] = {"reads": []}  # reads no data: the cache key is its own inputs only
     nbformat.write(nb, path)
 
 
@@ -37,6 +38,10 @@ def tiny_book(tmp_path, monkeypatch):
     monkeypatch.setattr(book, "NOTEBOOKS", notebooks)
     monkeypatch.setattr(book, "BOOK", pages)
     monkeypatch.setattr(book, "TOC", tmp_path / "_toc.yml")
+    # the cache hashes these sources: a stable copy, not the working tree others may be editing
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "module.py").write_text("x = 1\n")
+    monkeypatch.setattr(book, "CHAOSLIB_SOURCES", tmp_path / "src")
 
     def make(chapters: dict[str, tuple[str, ...]]):
         toc = "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: {n}\n" for n in chapters)
