@@ -93,6 +93,9 @@ def test_sync_numbers_by_hand(ds):
     assert numbers["sync_ref_pairs"] == 3
     assert numbers["sync_ref_within"] == pytest.approx(100 * 2 / 3)
     assert numbers["sync_rand_inputs"] == 8
+    assert numbers["sync_ref_within_text"].startswith("67% (95% bootstrap interval")
+    no_pairs = fs.sync_numbers(ds.assign(chaos_censored=ds.chaos_censored | True))
+    assert no_pairs["sync_ref_within_text"] == "not measurable: 0 inputs have both times inside the horizon"
     target = fs.target_r5(numbers, "offline", True)
     assert target["holds"] is True and target["target_id"] == "R5"
 

@@ -260,6 +260,13 @@ def sync_numbers(ds: xr.Dataset, seed: int = 0) -> dict:
             else (float("nan"), float("nan"))
         )
         out[f"{key}_gap_median"] = float(np.median(gap)) if gap.size else float("nan")
+        out[f"{key}_within_text"] = (
+            f"{out[f'{key}_within']:.0f}% (95% bootstrap interval {out[f'{key}_within_low']:.0f} to "
+            f"{out[f'{key}_within_high']:.0f}%) of the {within.size} inputs with both times "
+            "inside the horizon"
+            if within.size > 1
+            else f"not measurable: {within.size} inputs have both times inside the horizon"
+        )
         out[f"{key}_floor"] = float(np.median(ds.token_spread.sel(network=names).isel(step=-1).values))
         if key == "rand":
             seed_medians = np.median(t, axis=1)
