@@ -124,6 +124,10 @@ def test_numbers_for_the_prose(result):
     assert got["hw_n_worse"] == 1 and got["hw_n_better"] == 0  # intervals (0.05, 0.3) and (-0.1, 0.2)
     assert got["hw_blind_pair"] == result.blind_pair_nmse.sel(length=21).item()
     assert got["hw_verdict"].startswith("not separated")
+    # the interval's upper end decides against the score-blind level
+    assert got["hw_blind_verdict"].startswith("not below") == (got["hw_best_high"] >= got["hw_blind_pair"])
+    low_errors = result.assign(best_high=("network", [0.01, 1.0, 1.0]))
+    assert figures.numbers(low_errors)["hw_blind_verdict"].startswith("below")
     all_worse = result.assign(diff_low=("network", [np.nan, 0.05, 0.01]))
     assert figures.numbers(all_worse)["hw_verdict"].startswith("lower than that of each of the 2")
 

@@ -178,6 +178,13 @@ def numbers(ds: xr.Dataset) -> dict[str, float | int | str]:
         "hw_fit_seconds": float(ds.fit_seconds.sum()),
         "hw_n_others": len(others),
     }
+    out["hw_blind_verdict"] = (
+        "below the score-blind level: the readout carries information about the similarity beyond the "
+        "average letter"
+        if out["hw_best_high"] < out["hw_blind_pair"]
+        else "not below the score-blind level: the readout does not beat drawing the average letter for "
+        "every pair, so it has not read the similarity out of the trajectory"
+    )
     if others:
         scores = ds.best_pair_nmse.sel(network=others).values
         out.update(
