@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from chaoslib.errors import ChaoslibError
+from chaoslib.tasks.glue import get_task
 
 PRE_COLOR, RAND_COLOR = "C0", "C1"
 METRIC_NAMES = {"pearson_spearman_mean": "(Pearson + Spearman) / 2", "f1": "F1", "matthews": "Matthews"}
@@ -24,8 +25,13 @@ def networks_of(ds: xr.Dataset, weights: str) -> list[str]:
     return [str(n) for n, w in zip(ds.network.values, ds.weights.values, strict=True) if w == weights]
 
 
+def task_name(ds: xr.Dataset) -> str:
+    """The task as GLUE writes it (``STS-B``, ``MRPC``...)."""
+    return get_task(ds.attrs["task"]).folder
+
+
 def _metric_label(ds: xr.Dataset) -> str:
-    return f"{ds.attrs['task'].upper()} dev {METRIC_NAMES.get(ds.attrs['metric'], ds.attrs['metric'])}"
+    return f"{task_name(ds)} dev {METRIC_NAMES.get(ds.attrs['metric'], ds.attrs['metric'])}"
 
 
 def peaks(ds: xr.Dataset, arm: str = "frozen") -> dict[str, dict]:
@@ -168,7 +174,7 @@ def r7_numbers(ds: xr.Dataset, arm: str = "frozen") -> dict:
     part = ds.sel(arm=arm)
     top = peaks(ds, arm)
     out = {
-        "glue_task": ds.attrs["task"].upper(),
+        "glue_task": task_name(ds),
         "glue_n_train": int(ds.attrs["n_train"]),
         "glue_n_dev": int(ds.attrs["n_dev"]),
         "glue_n_seeds": len(rand),
