@@ -64,11 +64,11 @@ def test_strip_code_keeps_figures_and_drops_code_and_logs():
     section += _cell(["parameters", "hide-cell"])
     section += _cell(["injected-parameters", "hide-cell"])
     section += _cell(["hide-input"], outputs=["stream", "image"])
-    section += _cell(["hide-input"], outputs=["stderr"])
+    section += _cell(["hide-input"], outputs=["stderr", "text_plain"])
     section += nodes.literal_block("", "a code block written in the prose stays")
     doc += section
     removed = strip_code(doc)
-    assert removed == {"sources": 2, "parameter_cells": 2, "streams": 2, "empty_cells": 1}
+    assert removed == {"sources": 2, "parameter_cells": 2, "text_outputs": 3, "empty_cells": 1}
     kept = [c for c in doc.findall(nodes.container) if c.get("nb_element") == "cell_code"]
     assert len(kept) == 1 and len(list(kept[0].findall(nodes.image))) == 1
     assert not [c for c in doc.findall(nodes.container) if c.get("nb_element") == "cell_code_source"]

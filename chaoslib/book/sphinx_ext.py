@@ -11,8 +11,8 @@ HTML
 
 PDF (any LaTeX builder)
     * no code at all: the source of every code cell, the parameters and injected-parameters cells
-      and stream output (logs, progress bars, warnings) are removed; figures, tables and text
-      results stay;
+      and the plain-text outputs of code cells (logs, progress bars, reprs of values) are removed;
+      figures, tables (Markdown outputs), equations and prose stay;
     * the root page (the introduction) becomes one unnumbered chapter, ``Introduction``, with its
       sections as unnumbered sections, instead of one chapter per section, so the chapters carry
       the same numbers as in the HTML edition (Fig. 2.3 is Fig. 2.3 in both);
@@ -139,9 +139,11 @@ def strip_code(doctree: nodes.Node) -> dict[str, int]:
     """Remove code from a rendered notebook doctree, in place (the PDF edition).
 
     Removes each code cell's source, whole cells tagged ``parameters`` or ``injected-parameters``,
-    stream and traceback outputs, and cells left empty. Returns counts of what was removed.
+    plain-text outputs of code cells (streams, tracebacks, the repr of a cell's last value, a
+    progress bar's text) and cells left empty; figures, images and Markdown/LaTeX outputs (the
+    results tables) stay, and so does glued text in the prose. Returns counts of what was removed.
     """
-    removed = {"sources": 0, "parameter_cells": 0, "streams": 0, "empty_cells": 0}
+    removed = {"sources": 0, "parameter_cells": 0, "text_outputs": 0, "empty_cells": 0}
     for cell in list(doctree.findall(nodes.container)):
         if cell.get("nb_element") != "cell_code" or cell.parent is None:
             continue
@@ -155,9 +157,9 @@ def strip_code(doctree: nodes.Node) -> dict[str, int]:
                 part.parent.remove(part)
                 removed["sources"] += 1
         for block in list(cell.findall(nodes.literal_block)):
-            if {"stream", "stderr", "traceback"} & set(block.get("classes", [])):
+            if {"stream", "stderr", "traceback", "text_plain"} & set(block.get("classes", [])):
                 block.parent.remove(block)
-                removed["streams"] += 1
+                removed["text_outputs"] += 1
         for part in list(cell.findall(nodes.container)):
             if part.get("nb_element") == "cell_code_output" and not part.children:
                 part.parent.remove(part)
