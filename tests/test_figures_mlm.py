@@ -57,7 +57,7 @@ def test_accuracy_by_depth_draws_the_summary(counts, baseline):
     summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
     fig = figs.accuracy_by_depth(summary)
     axes = fig.axes
-    assert len(axes) == 3 and [a.get_title() for a in axes][2] == figs.MODE_DESCRIPTIONS["untrained"]
+    assert len(axes) == 3 and [a.get_title() for a in axes][2] == figs.PANEL_TITLES["untrained"]
     ax = axes[0]  # trained: pretrained, random mean, three seeds, baseline, pretraining depth
     lines = ax.lines
     np.testing.assert_allclose(lines[0].get_ydata(), summary.accuracy.sel(mode="trained").isel(encoder=0))

@@ -18,6 +18,12 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.tasks.mlm_networks import MODE_DESCRIPTIONS
 
 PRE_COLOR, RAND_COLOR, BASE_COLOR = "C0", "C1", "0.45"
+PANEL_TITLES = {
+    "trained": "own head, trained",
+    "reinit": "head + tied embeddings re-drawn, trained",
+    "reinit_untied": "head re-drawn (embeddings kept), trained",
+    "untrained": "own head, untrained",
+}
 
 
 def encoders_of(ds: xr.Dataset, weights: str) -> list[str]:
@@ -73,7 +79,7 @@ def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
         ax.axhline(base, color=BASE_COLOR, lw=1, ls="--", label="majority token")
         ax.axhspan(float(ds.majority_low), float(ds.majority_high), color=BASE_COLOR, alpha=0.15, lw=0)
         _depth_mark(ax, ds)
-        ax.set_title(MODE_DESCRIPTIONS[mode], fontsize=9)
+        ax.set_title(PANEL_TITLES[mode], fontsize=8)
         ax.set_xlabel("depth d (layer applications)")
     axes[0, 0].set_ylabel("accuracy on masked tokens (block mean)")
     axes[0, 0].legend(fontsize=7, loc="best")
