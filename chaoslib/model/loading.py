@@ -79,6 +79,21 @@ def _unavailable(name: str, why: str) -> PretrainedWeightsUnavailable:
 def _from_pretrained(
     cls: type, name: str, weights_dir: str | os.PathLike | None, **kwargs
 ) -> tuple[nn.Module, str]:
+    # transformers reports every checkpoint key a head does not use (the pretraining heads when loading the
+    # encoder, the new classifier): expected here, and printed once per network otherwise
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return _from_pretrained_quietly(cls, name, weights_dir, **kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def _from_pretrained_quietly(
+    cls: type, name: str, weights_dir: str | os.PathLike | None, **kwargs
+) -> tuple[nn.Module, str]:
     if weights_dir is not None:
         path = Path(weights_dir)
         if not (path / "config.json").exists():
