@@ -198,9 +198,8 @@ def layering_violations(graph: dict[str, set[str]]) -> list[str]:
             if target == PACKAGE:
                 problems.append(f"{module} imports the package top ({PACKAGE}); import the defining module")
             elif target_level is not None and target_level > level:
-                problems.append(
-                    f"{module} ({LAYERS[level][0]}) imports {target} ({LAYERS[target_level][0]}), a higher layer"
-                )
+                below, above = LAYERS[level][0], LAYERS[target_level][0]
+                problems.append(f"{module} ({below}) imports {target} ({above}), a higher layer")
     return problems
 
 
@@ -246,13 +245,16 @@ def test_import_chaoslib_is_light():
 def test_public_api_names_exist_where_declared():
     import chaoslib
 
+    assert chaoslib.__all__ == sorted(chaoslib._API)
     graph = import_graph()
     for name, module in chaoslib._API.items():
         assert module in graph, f"chaoslib.{name} points at {module}, which is not a module"
         tree = ast.parse((PACKAGE_DIR.parent / (module.replace(".", "/") + ".py")).read_text())
         defined = {
             n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
-        } | {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        } | {
+            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
         assert name in defined, f"chaoslib.{name}: {module} defines no {name}"
 
 

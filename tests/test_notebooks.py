@@ -103,7 +103,13 @@ def test_chapter_cells_are_tagged_for_the_book(path):
 def _notebook(tmp_path: Path, name: str, cells: list[tuple[list[str], str]]) -> Path:
     nb = {
         "cells": [
-            {"cell_type": "code", "metadata": {"tags": t}, "source": s, "outputs": [], "execution_count": None}
+            {
+                "cell_type": "code",
+                "metadata": {"tags": t},
+                "source": s,
+                "outputs": [],
+                "execution_count": None,
+            }
             for t, s in cells
         ],
         "metadata": {},
@@ -121,7 +127,11 @@ def test_counting_excludes_only_parameters_and_shared_colab_cells(tmp_path):
     for name, extra in (("01_a", "x = 1\n\n# why\ny = 2\n"), ("02_b", "z = 3\n")):
         colab = f'globals().update(colab_parameters("{name}", profile))\n'
         hidden = "secret = 1\nmore = 2\n" if name == "01_a" else ""
-        cells = [(["remove-cell"], install), (["parameters"], "a = 1\nb = 2\n" * 40), (["remove-cell"], colab)]
+        cells = [
+            (["remove-cell"], install),
+            (["parameters"], "a = 1\nb = 2\n" * 40),
+            (["remove-cell"], colab),
+        ]
         cells += [(["hide-input"], extra)] + ([(["remove-cell"], hidden)] if hidden else [])
         chapters.append(_notebook(tmp_path, name, cells))
     standard = standard_colab_cells(chapters)
@@ -160,8 +170,16 @@ def test_every_figure_is_placed_with_a_numbered_caption(path):
 def test_figure_placement_is_read(tmp_path):
     nb = {
         "cells": [
-            {"cell_type": "markdown", "metadata": {}, "source": "```{glue:figure} a\n:name: fig-a\n\nCaption.\n```"},
-            {"cell_type": "markdown", "metadata": {}, "source": "```{glue:figure} b\n:figwidth: 80%\n\nNo name.\n```"},
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": "```{glue:figure} a\n:name: fig-a\n\nCaption.\n```",
+            },
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": "```{glue:figure} b\n:figwidth: 80%\n\nNo name.\n```",
+            },
         ],
         "metadata": {},
         "nbformat": 4,

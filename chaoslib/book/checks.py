@@ -66,7 +66,9 @@ def pdf_has_code_listings(pdf_path: str | Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chaoslib.book.checks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m chaoslib.book.checks", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="check", required=True)
     pdf = sub.add_parser("pdf", help="fail when the PDF shows code")
     pdf.add_argument("path", type=Path)
@@ -78,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if lines:
         shown = "\n  ".join(lines[:20]) + (f"\n  ... and {len(lines) - 20} more" if len(lines) > 20 else "")
-        print(f"{args.path}: {len(lines)} lines of code in the PDF (it should have none):\n  {shown}", file=sys.stderr)
+        print(
+            f"{args.path}: {len(lines)} lines of code in the PDF (it should have none):\n  {shown}",
+            file=sys.stderr,
+        )
         return 1
     print(f"{args.path}: no code listings")
     return 0

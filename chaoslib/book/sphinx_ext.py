@@ -46,8 +46,17 @@ API_MARKER = "<!-- chaoslib-api -->"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # the reference's sections, in the order the data flows (the layers of tests/test_imports.py)
 API_LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("Foundation", ("chaoslib.errors", "chaoslib.settings", "chaoslib.store", "chaoslib.provenance",
-                    "chaoslib.stats", "chaoslib.sweep")),
+    (
+        "Foundation",
+        (
+            "chaoslib.errors",
+            "chaoslib.settings",
+            "chaoslib.store",
+            "chaoslib.provenance",
+            "chaoslib.stats",
+            "chaoslib.sweep",
+        ),
+    ),
     ("Data", ("chaoslib.data",)),
     ("Model", ("chaoslib.model",)),
     ("Dynamics", ("chaoslib.dynamics",)),
@@ -73,7 +82,8 @@ def api_reference_markdown(modules: list[str]) -> str:
     out, placed = [], set()
     for title, prefixes in API_LAYERS + [("Other modules", ("",))]:
         members = [
-            m for m in modules
+            m
+            for m in modules
             if m not in placed and any(m == p or m.startswith(p + ".") or not p for p in prefixes)
         ]
         if not members:
@@ -107,7 +117,13 @@ def tag_injected_parameters(notebook_json: str) -> str:
     changed = False
     for cell in nb.get("cells", []):
         tags = cell.get("metadata", {}).get("tags", [])
-        kind = "injected-parameters" if "injected-parameters" in tags else "parameters" if "parameters" in tags else None
+        kind = (
+            "injected-parameters"
+            if "injected-parameters" in tags
+            else "parameters"
+            if "parameters" in tags
+            else None
+        )
         if kind is None:
             continue
         if kind == "injected-parameters" and "hide-cell" not in tags:
@@ -174,8 +190,16 @@ def _raw_latex(text: str) -> nodes.raw:
 
 
 def _latex_escape(text: str) -> str:
-    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#"),
-                          ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("$", r"\$")):
+    for char, escaped in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+        ("$", r"\$"),
+    ):
         text = text.replace(char, escaped)
     return text
 
@@ -192,11 +216,7 @@ def intro_as_one_chapter(largetree: nodes.document, part_of: dict[str, str] | No
     if root is None:
         return
     # the inlined chapters sit in the toctree wrappers (compound nodes); keep them aside
-    wrappers = [
-        node
-        for node in root.findall(nodes.compound)
-        if "toctree-wrapper" in node.get("classes", [])
-    ]
+    wrappers = [node for node in root.findall(nodes.compound) if "toctree-wrapper" in node.get("classes", [])]
     for wrapper in wrappers:
         wrapper.parent.remove(wrapper)
     body = [child for child in root.children if not isinstance(child, nodes.title)]
@@ -211,7 +231,9 @@ def intro_as_one_chapter(largetree: nodes.document, part_of: dict[str, str] | No
             for chapter in list(wrapper.children):
                 caption = part_of.get(chapter.get("docname", ""))
                 if caption:
-                    wrapper.insert(wrapper.index(chapter), _raw_latex("\\part{%s}\n" % _latex_escape(caption)))
+                    wrapper.insert(
+                        wrapper.index(chapter), _raw_latex(f"\\part{{{_latex_escape(caption)}}}\n")
+                    )
         root.append(wrapper)
 
 
@@ -221,7 +243,7 @@ def _flatten_section(section: nodes.section, level: int = 0) -> nodes.Element:
     out = nodes.container()
     for child in section.children:
         if isinstance(child, nodes.title):
-            out += _raw_latex("\\%s*{%s}\n" % (command, _latex_escape(child.astext())))
+            out += _raw_latex(f"\\{command}*{{{_latex_escape(child.astext())}}}\n")
             # keep the section's ids so references to it still resolve to this place
             out += nodes.target("", "", ids=list(section.get("ids", [])))
         elif isinstance(child, nodes.section):
