@@ -40,7 +40,7 @@ latex:
 book: setup latex
 	$(if $(filter offline,$(PROFILE)),HF_HUB_OFFLINE=1) $(PY) -m chaoslib.book build --profile $(PROFILE) $(PDF) $(if $(filter 1 yes true,$(FORCE)),--force)
 
-test: setup
+test: setup latex
 	HF_HUB_OFFLINE=1 MPLBACKEND=agg $(PY) -m pytest
 
 benchmarks: setup

@@ -109,13 +109,15 @@ class Chapter:
         save_dataset(ds, self.out / f"{name}.nc")
         return ds
 
-    def figure(self, name: str, fig: plt.Figure, models: Sequence | None = None, extra: str = "") -> plt.Figure:
-        """Stamp the provenance under ``fig``, save it as PNG beside the results, and glue it as ``name``."""
+    def figure(self, name: str, fig: plt.Figure, models: Sequence | None = None, extra: str = "") -> None:
+        """Stamp the provenance under ``fig``, save it as PNG beside the results, and glue it as ``name``.
+
+        Returns nothing, so a cell that ends with this call does not show the figure a second time
+        (uncaptioned) besides its ``{glue:figure}``."""
         plotting.stamp(fig, self.caption(models, extra))
         fig.savefig(self.out / f"{name}.png", dpi=110, bbox_inches="tight")
         _glue(name, fig)
         plt.close(fig)
-        return fig
 
     def glue(self, name: str, value: Any) -> Any:
         """Glue a number or text for ``{glue:text}`` in the prose, and keep it for the results page."""
