@@ -157,8 +157,12 @@ def test_target_r1_verdicts():
         rand_sign_change_text="w",
         ref_sign_change_text="w",
     )
-    good = {f"exp_{k}": v for k, v in {**base, "ref_lambda0": 0.1, "ref_sign_change": 30}.items()}
+    good = {f"exp_{k}": v for k, v in {**base, "ref_lambda0": 0.1, "ref_lambda0_low": 0.02,
+                                       "ref_sign_change": 30}.items()}
     assert fx.target_r1(good, "m")["holds"] is True
+    # a positive point estimate whose interval reaches 0 does not establish transient chaos
+    unsure = fx.target_r1({**good, "exp_ref_lambda0_low": -0.01}, "m")
+    assert unsure["holds"] is False and "includes 0" in unsure["note"]
     assert fx.verdict(fx.target_r1({**good, "exp_ref_sign_change": -1}, "m")) == "does not hold"
     assert fx.target_r1({**good, "exp_ref_lambda0": -0.01}, "m")["holds"] is False
     ds = _series()

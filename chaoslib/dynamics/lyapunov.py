@@ -498,7 +498,10 @@ class AlbertNetwork:
         kw = self.load_kwargs
         name = kw.get("model_name", "albert-large-v2")
         if kw.get("weights", "random") == "pretrained":
-            return f"{name} pretrained"
+            from chaoslib.model.configs import shipped_checkpoint
+
+            here = shipped_checkpoint(name) is not None and kw.get("weights_dir") is None
+            return f"{name} pretrained here" if here else f"{name} pretrained"
         return f"{name} random {kw.get('init', 'tf')} #{kw.get('seed', 0)}"
 
     @property
