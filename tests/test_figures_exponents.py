@@ -164,7 +164,7 @@ def test_target_r1_verdicts():
     unsure = fx.target_r1({**good, "exp_ref_lambda0_low": -0.01}, "m")
     assert unsure["holds"] is False and "includes 0" in unsure["note"]
     assert fx.verdict(fx.target_r1({**good, "exp_ref_sign_change": -1}, "m")) == "does not hold"
-    assert fx.target_r1({**good, "exp_ref_lambda0": -0.01}, "m")["holds"] is False
+    assert fx.target_r1({**good, "exp_ref_lambda0": -0.01, "exp_ref_lambda0_low": -0.03}, "m")["holds"] is False
     ds = _series()
     n = fx.comparison_numbers(ds)
     ref_mean = ds.exponent.values[0].copy()
