@@ -33,14 +33,14 @@ import matplotlib.pyplot as plt
 
 from chaoslib import provenance
 from chaoslib.book import plotting
-from chaoslib.settings import REPO_ROOT, disable_tf32, resolve_device
+from chaoslib.settings import disable_tf32, resolve_device, results_root
 from chaoslib.store import save_dataset, write_json
 
 
 def default_results_dir(profile: str) -> Path:
-    """``$CHAOSLIB_RESULTS/<profile>`` when set, else ``<repo>/results/<profile>``."""
-    root = os.environ.get("CHAOSLIB_RESULTS")
-    return Path(root) / profile if root else REPO_ROOT / "results" / profile
+    """``<results root>/<profile>``: ``$CHAOSLIB_RESULTS``, else ``<repo>/results`` in a checkout, else
+    ``./results`` (an installed chaoslib never writes into site-packages)."""
+    return results_root() / profile
 
 
 class Chapter:
