@@ -63,10 +63,12 @@ class DiagnosticSettings:
     spectrum_k: int = 8
     spectrum_steps: int = 100
     eval_batches: int = 8  # x 64 held-out SOP examples (WikiText-2 test), all-[MASK]
+    eval_tokens: int = 64  # their length (the pretraining's)
     stsb_train: int = 800
     stsb_dev: int = 400
     stsb_depths: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
     stsb_epochs: int = 3
+    stsb_tokens: int = 64  # max_seq_length of the STS-B pairs
     seed: int = 0
 
     def __post_init__(self):
@@ -110,7 +112,8 @@ def checkpoint_diagnostics(folder: str | os.PathLike, settings: DiagnosticSettin
         ed_encoded, _ = dynamics_inputs(tokenizer, s.ed_inputs, s.n_tokens, seed=s.seed + 1, data_dir=data_dir)
         ed = effective_dimension_trajectory(albert_map, albert_map.embed(ed_encoded), s.ed_steps)
     spectrum = lyapunov_spectrum(albert_map, x0[: s.spectrum_inputs], k=s.spectrum_k, n_steps=s.spectrum_steps, seed=s.seed)
-    held_out = evaluate_checkpoint(folder, "test", n_batches=s.eval_batches, data_dir=data_dir, cache_dir=cache_dir)
+    held_out = evaluate_checkpoint(folder, "test", n_batches=s.eval_batches, n_tokens=s.eval_tokens, data_dir=data_dir,
+                                   cache_dir=cache_dir)
     stsb = _stsb_best(albert_map, tokenizer, s, data_dir)
     peak, peak_step, half_step = ed_summary(ed.effective_dimension)
     first = exps.exponents[:, 0].numpy()
@@ -143,7 +146,7 @@ def _stsb_best(albert_map: AlbertMap, tokenizer, s: DiagnosticSettings, data_dir
     train, dev = load_subsets("stsb", s.stsb_train, s.stsb_dev, s.seed, "local", data_dir)
     info = ModelInfo("checkpoint", "pretrained", None, None, "pretraining checkpoint")
     records = frozen_sweep(albert_map, info, tokenizer, train, dev, depths=s.stsb_depths, epochs=s.stsb_epochs,
-                           seed=42, n_tokens=64, n_boot=0)
+                           seed=42, n_tokens=s.stsb_tokens, n_boot=0)
     by_depth = {r["depth"]: r["score"] for r in records}
     return np.array([by_depth[d] for d in s.stsb_depths])
 

@@ -1,0 +1,96 @@
+"""Chapter 08's record: the diagnostics command equals the chapters' functions called directly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AlbertModel
+
+from chaoslib.data.corpus import dynamics_inputs
+from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.dynamics.effective_dimension import effective_dimension_trajectory
+from chaoslib.dynamics.lyapunov import chaos_length, local_exponents
+from chaoslib.dynamics.probes import TokenSpread
+from chaoslib.dynamics.runner import run_trajectory
+from chaoslib.dynamics.spectrum import kaplan_yorke_dimension, lyapunov_spectrum
+from chaoslib.dynamics.sync import sync_offset
+from chaoslib.model.albert_map import AlbertMap
+from chaoslib.pretraining.checkpoint import evaluate_checkpoint
+from chaoslib.pretraining.diagnostics import DiagnosticSettings
+from chaoslib.pretraining.train import PretrainConfig, pretrain
+from chaoslib.store import load_dataset
+
+REPO = Path(__file__).resolve().parent.parent
+TINY_RUN = dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, num_hidden_layers=2, embedding_size=16,
+                max_position_embeddings=32, n_tokens=32, batch_size=4, max_documents=40, eval_batches=1,
+                eval_every=2, lr=1e-3, warmup_steps=1, steps=3, save_every=1, checkpoint_steps=[0, 3])
+TINY_DIAGNOSTICS = dict(n_inputs=3, n_tokens=16, n_steps=20, tau=5, ed_inputs=4, ed_steps=5, spectrum_inputs=1,
+                        spectrum_k=2, spectrum_steps=5, eval_batches=1, eval_tokens=32, stsb_train=16, stsb_dev=16,
+                        stsb_depths=[1, 2], stsb_epochs=1, stsb_tokens=32)
+
+
+def direct(folder: Path, s: DiagnosticSettings) -> dict:
+    """The chapters' functions, called one by one on a checkpoint."""
+    torch.manual_seed(s.seed)
+    model = AlbertModel.from_pretrained(str(folder), attn_implementation="eager").eval()
+    albert_map = AlbertMap(model)
+    tokenizer = load_tokenizer()
+    x0 = albert_map.embed(dynamics_inputs(tokenizer, s.n_inputs, s.n_tokens, seed=s.seed)[0])
+    with torch.no_grad():
+        exps = local_exponents(albert_map, x0, eps=s.eps, tau=s.tau, n_steps=s.n_steps, seed=s.seed)
+        spread = run_trajectory(albert_map, x0, s.n_steps, probes=(TokenSpread(),), progress=False)["token_spread"]
+        ed_x0 = albert_map.embed(dynamics_inputs(tokenizer, s.ed_inputs, s.n_tokens, seed=s.seed + 1)[0])
+        ed = effective_dimension_trajectory(albert_map, ed_x0, s.ed_steps).effective_dimension
+    spectrum = lyapunov_spectrum(albert_map, x0[: s.spectrum_inputs], k=s.spectrum_k, n_steps=s.spectrum_steps,
+                                 seed=s.seed).exponents
+    held_out = evaluate_checkpoint(folder, "test", n_batches=s.eval_batches, n_tokens=s.eval_tokens)["evaluation"]
+    return {
+        "lambda0": exps.exponents[:, 0].numpy(),
+        "chaos_length": chaos_length(exps.exponents, s.tau, s.n_steps)[0].numpy(),
+        "t_sync": sync_offset(spread).offset,
+        "effective_dimension": ed,
+        "spectrum": spectrum.numpy(),
+        "kaplan_yorke": kaplan_yorke_dimension(spectrum).numpy(),
+        "mlm_accuracy": held_out["mlm_accuracy"],
+        "sop_accuracy": held_out["sop_accuracy"],
+    }
+
+
+@pytest.mark.slow
+def test_the_diagnostics_command_equals_the_chapter_functions_on_two_tiny_checkpoints(tmp_path, one_thread):
+    run = tmp_path / "runs" / "tiny"
+    pretrain(PretrainConfig(**TINY_RUN), run, device="cpu", progress=False)
+    out = tmp_path / "record.nc"
+    cmd = [sys.executable, "-m", "chaoslib.pretraining", "diagnostics", "--run-dir", str(run), "--out", str(out),
+           "--threads", "1", "--set", *(f"{k}={json.dumps(v)}" for k, v in TINY_DIAGNOSTICS.items())]
+    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = load_dataset(out)
+    assert list(record.checkpoint.values) == [0, 3]
+    settings = DiagnosticSettings(**TINY_DIAGNOSTICS)
+    for step in (0, 3):
+        expected = direct(run / "checkpoints" / f"step_{step:07d}", settings)
+        row = record.sel(checkpoint=step)
+        for key, value in expected.items():
+            np.testing.assert_allclose(row[key].values, value, rtol=1e-6, atol=1e-9, err_msg=f"{key} at step {step}")
+    assert not np.allclose(record.effective_dimension.sel(checkpoint=0), record.effective_dimension.sel(checkpoint=3))
+    assert record.attrs["command"].startswith("python -m chaoslib.pretraining diagnostics")
+
+
+def test_the_paper_pretraining_config_runs_at_a_tiny_size(tmp_path, one_thread):
+    """Every setting of the paper edition's run but the sizes and the (online) corpus, for two steps."""
+    config = PretrainConfig.from_file(
+        REPO / "chaoslib/pretraining/configs/albert-base-wikipedia.yml",
+        **{k: v for k, v in TINY_RUN.items() if k not in ("lr", "warmup_steps", "save_every")},
+        corpus="wikitext-2", eval_split="test", max_position_embeddings=32,
+    )
+    assert (config.hidden_act, config.grad_clip, config.weight_decay) == ("gelu_new", 1.0, 0.01)
+    run = pretrain(config, tmp_path / "runs" / "paper-tiny", device="cpu", progress=False)
+    assert (run / "checkpoints" / "step_0000003" / "model.safetensors").exists()
