@@ -89,7 +89,7 @@ def test_the_paper_pretraining_config_runs_at_a_tiny_size(tmp_path, one_thread):
     config = PretrainConfig.from_file(
         REPO / "chaoslib/pretraining/configs/albert-base-wikipedia.yml",
         **{k: v for k, v in TINY_RUN.items() if k not in ("lr", "warmup_steps", "save_every")},
-        corpus="wikitext-2", eval_split="test", max_position_embeddings=32,
+        corpus="wikitext-2", eval_split="test",
     )
     assert (config.hidden_act, config.grad_clip, config.weight_decay) == ("gelu_new", 1.0, 0.01)
     run = pretrain(config, tmp_path / "runs" / "paper-tiny", device="cpu", progress=False)
