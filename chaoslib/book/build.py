@@ -118,12 +118,14 @@ def declared_parameters(notebook: Path) -> set[str]:
 
 
 def image_count(notebook: Path) -> int:
+    """Images among a notebook's outputs: shown ones, and figures glued for ``{glue:figure}`` (whose mime
+    type papermill's record prefixes, e.g. ``application/papermill.record/image/png``)."""
     nb = json.loads(notebook.read_text())
     return sum(
         1
         for cell in nb["cells"]
         for output in cell.get("outputs", [])
-        if "image/png" in output.get("data", {}) or "image/svg+xml" in output.get("data", {})
+        if any(key.endswith(("image/png", "image/svg+xml")) for key in output.get("data", {}))
     )
 
 
