@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt
 
 from chaoslib import provenance
 from chaoslib.book import plotting
+from chaoslib.errors import ChaoslibError
 from chaoslib.settings import disable_tf32, resolve_device, results_root
 from chaoslib.store import save_dataset, write_json
 
@@ -73,6 +74,7 @@ class Chapter:
         self.parameters = dict(parameters or {})
         self.models: list = []
         self.numbers: dict[str, Any] = {}
+        self._glued: dict[str, str] = {}
 
     # networks -------------------------------------------------------------------------------
     def load(self, model_name: str, **kwargs):
@@ -114,6 +116,7 @@ class Chapter:
 
         Returns nothing, so a cell that ends with this call does not show the figure a second time
         (uncaptioned) besides its ``{glue:figure}``."""
+        self._claim(name, "figure")
         plotting.stamp(fig, self.caption(models, extra))
         fig.savefig(self.out / f"{name}.png", dpi=110, bbox_inches="tight")
         _glue(name, fig)
@@ -121,9 +124,19 @@ class Chapter:
 
     def glue(self, name: str, value: Any) -> Any:
         """Glue a number or text for ``{glue:text}`` in the prose, and keep it for the results page."""
+        self._claim(name, "value")
         self.numbers[name] = value.item() if hasattr(value, "item") else value
         _glue(name, value)
         return value
+
+    def _claim(self, name: str, kind: str) -> None:
+        """One glue key, one thing: a second glue under the same key would make the rendered page show one of
+        the two at random (myst-nb only warns)."""
+        if name in self._glued:
+            raise ChaoslibError(
+                f"glue key {name!r} is already used for a {self._glued[name]}; give this {kind} another name."
+            )
+        self._glued[name] = kind
 
     def glue_many(self, **values: Any) -> None:
         for name, value in values.items():

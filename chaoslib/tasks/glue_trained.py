@@ -99,7 +99,7 @@ def finetune_trial(
 ) -> dict:
     """Fine-tune ``AlbertForSequenceClassification`` with ``num_hidden_layers=depth``; dev metrics.
 
-    The whole network is trained (AdamW ``lr``; ``schedule`` "authors", "exponential" (lr *=
+    The whole network is trained (AdamW ``lr``; ``schedule`` "authors", "exponential" (lr times
     ``lr_decay`` per step) or "linear" (to 0); gradient norm of the whole model clipped at
     ``max_grad_norm``, None: not clipped; the classifier replaced by a fresh truncated-normal-0.02
     layer drawn with ``seed``), in train mode (ALBERT's dropouts active, as in fine-tuning).
