@@ -44,7 +44,8 @@ INTRO_TITLE = "Introduction"
 API_DOCNAME = "api"
 API_MARKER = "<!-- chaoslib-api -->"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# the reference's sections, in the order the data flows (the layers of tests/test_imports.py)
+# the package's layers, in the order the data flows: the reference's sections, and the one-way import rule
+# that tests/test_imports.py checks
 API_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "Foundation",
