@@ -94,3 +94,58 @@ def test_the_paper_pretraining_config_runs_at_a_tiny_size(tmp_path, one_thread):
     assert (config.hidden_act, config.grad_clip, config.weight_decay) == ("gelu_new", 1.0, 0.01)
     run = pretrain(config, tmp_path / "runs" / "paper-tiny", device="cpu", progress=False)
     assert (run / "checkpoints" / "step_0000003" / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_a_continued_run_starts_at_its_start_networks_step_and_ships_one_history(tmp_path, one_thread):
+    """init_from: phase 2 starts from phase 1's shipped network at its step, resumes exactly, and its shipped
+    card, logs and diagnostics record cover both phases (phase 1's record rows kept, the shared step recomputed)."""
+    from safetensors.torch import load_file
+
+    from chaoslib.pretraining.checkpoint import ship
+    from chaoslib.pretraining.diagnostics import run_diagnostics
+
+    settings = DiagnosticSettings(**TINY_DIAGNOSTICS)
+    first = pretrain(PretrainConfig(**TINY_RUN), tmp_path / "runs" / "first", device="cpu", progress=False)
+    first_record = run_diagnostics(first, tmp_path / "first.nc", settings)
+    shipped = ship(first, "tiny", "phase 1 command", destination=tmp_path / "shipped-first")
+    (tmp_path / "first.nc").rename(shipped / "diagnostics.nc")
+
+    later = {**TINY_RUN, "init_from": str(shipped), "steps": 6, "checkpoint_steps": [0, 3, 6], "save_every": 1}
+    whole = pretrain(PretrainConfig(**later), tmp_path / "runs" / "second", device="cpu", progress=False)
+    interrupted = tmp_path / "runs" / "interrupted"
+    pretrain(PretrainConfig(**later), interrupted, device="cpu", progress=False, stop_after=2)
+    pretrain(PretrainConfig(**later), interrupted, device="cpu", progress=False)
+
+    weights = lambda run, step: load_file(run / "checkpoints" / f"step_{step:07d}" / "model.safetensors")  # noqa: E731
+    start, phase_one_end = weights(whole, 3), weights(first, 3)
+    assert all(torch.equal(start[k], phase_one_end[k]) for k in phase_one_end), "phase 2 did not start from phase 1"
+    end, resumed = weights(whole, 6), weights(interrupted, 6)
+    assert all(torch.equal(end[k], resumed[k]) for k in end), "a resumed phase 2 ended elsewhere"
+    assert not torch.equal(end["predictions.bias"], start["predictions.bias"]), "nothing trained"
+    tokens_per_step = TINY_RUN["n_tokens"] * TINY_RUN["batch_size"]
+    step_file = json.loads((whole / "checkpoints" / "step_0000006" / "pretraining_step.json").read_text())
+    assert step_file == {"step": 6, "tokens_seen": 6 * tokens_per_step}
+
+    record = run_diagnostics(whole, tmp_path / "second.nc", settings)
+    assert list(record.checkpoint.values) == [0, 3, 6]
+    for key in ("lambda0", "effective_dimension", "mlm_accuracy", "spectrum"):
+        np.testing.assert_array_equal(record[key].sel(checkpoint=0), first_record[key].sel(checkpoint=0), key)
+        np.testing.assert_allclose(record[key].sel(checkpoint=3), first_record[key].sel(checkpoint=3), rtol=1e-6,
+                                   err_msg=f"{key}: the shared step recomputed differs")
+    assert np.isfinite(record.train_mlm_loss.sel(checkpoint=6)) and np.isfinite(record.train_mlm_loss.sel(checkpoint=3))
+
+    card = json.loads((ship(whole, "tiny", "both commands", destination=tmp_path / "shipped-second") / "card.json").read_text())
+    phases = card["training"]["phases"]
+    assert [(p["first_step"], p["steps"]) for p in phases] == [(0, 3), (3, 6)]
+    assert card["training"]["tokens_seen"] == 6 * tokens_per_step
+    assert card["training"]["train_seconds"] == pytest.approx(sum(p["train_seconds"] for p in phases))
+    with (tmp_path / "shipped-second" / "training_log.csv").open() as handle:
+        assert [int(line.split(",")[0]) for line in list(handle)[1:]] == [1, 2, 3, 4, 5, 6]
+    assert "Trained in phases" in (tmp_path / "shipped-second" / "README.md").read_text()
+
+
+def test_init_from_names_the_parameter_when_it_is_neither_a_folder_nor_a_shipped_name(tmp_path):
+    with pytest.raises(Exception, match="init_from='no-such-network'"):
+        pretrain(PretrainConfig(**{**TINY_RUN, "init_from": "no-such-network"}), tmp_path / "run", device="cpu",
+                 progress=False)

@@ -24,6 +24,7 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.model.configs import CHECKPOINTS_DIR
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
+from chaoslib.pretraining.train import INIT_DIR
 from chaoslib.provenance import device_name, git_commit, package_versions
 from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.store import write_json
@@ -83,18 +84,25 @@ def evaluate_checkpoint(
     }
 
 
-def _training_record(run_dir: Path) -> dict:
+def training_record(run_dir: Path, up_to: int | None = None) -> dict:
+    """What one run did (config, steps, tokens, wall time, device), from its folder; ``up_to``: its first steps only.
+
+    A continued run (``init_from``) counts its steps and tokens on from its start network's.
+    """
     config = json.loads((run_dir / "config.json").read_text())
     with (run_dir / "log.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = [r for r in csv.DictReader(handle) if up_to is None or int(r["step"]) <= up_to]
     cfg = config["config"]
+    start_file = run_dir / INIT_DIR / "step.json"
+    start = json.loads(start_file.read_text()) if start_file.exists() else {"step": 0, "tokens_seen": 0}
     tokens_per_step = cfg["n_tokens"] * cfg["batch_size"] * cfg["grad_accum"]
     seconds = sum(tokens_per_step / float(r["tokens_per_s"]) for r in rows)
     last = rows[-1]
     return {
         "config": cfg,
+        "first_step": int(start["step"]),
         "steps": int(last["step"]),
-        "tokens_seen": int(last["step"]) * tokens_per_step,
+        "tokens_seen": int(start["tokens_seen"]) + (int(last["step"]) - int(start["step"])) * tokens_per_step,
         "n_tokens": cfg["n_tokens"],
         "train_seconds": seconds,
         "threads": config.get("threads"),
@@ -102,6 +110,36 @@ def _training_record(run_dir: Path) -> dict:
         "commit_at_start": config["provenance"]["commit"],
         "final_train_loss": float(last["loss"]),
     }
+
+
+def run_history(run_dir: Path) -> dict:
+    """The training record of a run's final network, over every phase: a continued run adds its start
+    network's record (``init/card.json``); totals are summed, and ``phases`` lists each one."""
+    this = training_record(run_dir)
+    earlier_card = run_dir / INIT_DIR / "card.json"
+    if not earlier_card.exists():
+        return {**this, "phases": [this]}
+    earlier = json.loads(earlier_card.read_text())["training"]
+    phases = [*earlier.get("phases", [{**earlier, "first_step": earlier.get("first_step", 0)}]), this]
+    phases = [{k: v for k, v in phase.items() if k != "phases"} for phase in phases]
+    return {
+        **this,
+        "train_seconds": sum(phase["train_seconds"] for phase in phases),
+        "commit_at_start": phases[0]["commit_at_start"],
+        "phases": phases,
+    }
+
+
+def _joined_csv(earlier: Path, later: Path, out: Path) -> None:
+    """The earlier phase's rows, then the later phase's (one header)."""
+    rows = []
+    for path in (earlier, later):
+        if path.exists():
+            with path.open(newline="") as handle:
+                table = list(csv.reader(handle))
+            rows = rows + table[1:] if rows else table
+    with out.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
 
 
 def ship(
@@ -113,7 +151,7 @@ def ship(
 ) -> Path:
     """Copy the run's final network to ``chaoslib/checkpoints/<name>/`` with card.json and README.md."""
     run_dir = Path(run_dir)
-    record = _training_record(run_dir)
+    record = run_history(run_dir)
     final = run_dir / "checkpoints" / f"step_{record['steps']:07d}"
     if not final.exists():
         raise ChaoslibError(f"{final} is missing: the run in {run_dir} has not saved its final step yet.")
@@ -137,8 +175,8 @@ def ship(
     card["test"] = evaluate_checkpoint(out, "test", data_dir=data_dir, cache_dir=run_dir.parent)
     write_json(out / "card.json", card)
     (out / "README.md").write_text(model_card(card))
-    shutil.copy(run_dir / "log.csv", out / "training_log.csv")
-    shutil.copy(run_dir / "eval.csv", out / "training_eval.csv")
+    for name in ("log.csv", "eval.csv"):  # a continued run's history starts with its start network's
+        _joined_csv(run_dir / INIT_DIR / f"training_{name}", run_dir / name, out / f"training_{name}")
     return out
 
 
@@ -166,6 +204,24 @@ def _limits(ev: dict, base: dict) -> str:
     lines.append("- A small network trained for minutes-to-hours on 2 M words: its dynamics are those of *a* pretrained "
                  "ALBERT, not of `albert-large-v2` (24 layers' worth of training, D = 1024, billions of tokens).")
     return "\n".join(lines)
+
+
+def _phases(phases: list[dict]) -> str:
+    """A continued network's training, phase by phase (empty for a single run)."""
+    if len(phases) < 2:
+        return ""
+    rows = [
+        f"| {i} | {p['first_step']:,}–{p['steps']:,} | {p['config']['lr']:g} (warm-up {p['config']['warmup_steps']}) "
+        f"| {p['train_seconds'] / 3600:.2f} h | `{p['commit_at_start']}` |"
+        for i, p in enumerate(phases, 1)
+    ]
+    return (
+        "\nTrained in phases: each later phase starts from the previous phase's final network (`init_from`) with a "
+        "fresh AdamW and schedule (linear warm-up, then linear decay to 0; the commands below give each phase's end); "
+        "batches are a function of (seed, step), so a later phase sees new examples.\n\n"
+        "| phase | steps | peak lr (warm-up steps) | wall time | commit at start |\n|---|---|---|---|---|\n"
+        + "\n".join(rows) + "\n"
+    )
 
 
 def model_card(card: dict) -> str:
@@ -197,6 +253,7 @@ swapped with probability 1/2 (SOP). Masked LM with n-gram masking (n ≤ {c['max
 AdamW (lr {c['lr']:g}, betas {tuple(c['adam_betas'])}, weight decay {c['weight_decay']} on matrices), linear warm-up
 {c['warmup_steps']} steps then linear decay to 0, gradient clipping {c['grad_clip']}, batch {c['batch_size']} × {c['n_tokens']}
 tokens (× {c['grad_accum']} accumulation), seed {c['seed']}, float32.
+{_phases(t.get('phases', []))}
 
 | | |
 |---|---|

@@ -43,8 +43,9 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
 from chaoslib.model.loading import ModelInfo
 from chaoslib.pretraining.checkpoint import evaluate_checkpoint
+from chaoslib.pretraining.train import INIT_DIR
 from chaoslib.provenance import collect
-from chaoslib.store import save_dataset
+from chaoslib.store import load_dataset, save_dataset
 from chaoslib.sweep import run_sweep
 
 
@@ -158,8 +159,29 @@ def _trial(settings: dict) -> dict:
 
 
 def _training_curve(run_dir: Path) -> dict[int, float]:
-    with (run_dir / "log.csv").open(newline="") as handle:
-        return {int(r["step"]): float(r["mlm_loss"]) for r in csv.DictReader(handle)}
+    """Per-step training masked-LM loss; a continued run's starts with its start network's log."""
+    curve = {}
+    for log in (run_dir / INIT_DIR / "training_log.csv", run_dir / "log.csv"):
+        if log.exists():
+            with log.open(newline="") as handle:
+                curve.update({int(r["step"]): float(r["mlm_loss"]) for r in csv.DictReader(handle)})
+    return curve
+
+
+def _earlier_record(run_dir: Path, settings: DiagnosticSettings, first_step: int) -> xr.Dataset | None:
+    """A continued run's start network's record, at the steps before ``first_step`` (None for a fresh run)."""
+    path = run_dir / INIT_DIR / "diagnostics.nc"
+    if not path.exists():
+        return None
+    earlier = load_dataset(path)
+    if earlier.attrs["settings"] != json.loads(json.dumps(asdict(settings))):
+        raise ChaoslibError(
+            f"{path} was made with other diagnostic settings; rerun with --set of those ({earlier.attrs['settings']}) "
+            "so that the two phases' checkpoints are comparable."
+        )
+    earlier = earlier.sel(checkpoint=earlier.checkpoint < first_step).drop_vars("train_mlm_loss", errors="ignore")
+    earlier.attrs = {"command": earlier.attrs.get("command", "")}
+    return earlier
 
 
 def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings: DiagnosticSettings | None = None,
@@ -179,14 +201,19 @@ def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings
     records = run_sweep(trials, _trial, executor=executor, ray_address=ray_address,
                         store=run_dir / "diagnostics_trials", threads=torch.get_num_threads())
     ds = diagnostics_dataset(steps, [r.result for r in records], settings)
+    earlier = _earlier_record(run_dir, settings, steps[0])
+    if earlier is not None:  # a continued run: the start network's record covers the steps before this run
+        ds = xr.concat([earlier, ds], "checkpoint", data_vars="all", join="exact")
     curve = _training_curve(run_dir)
-    ds["train_mlm_loss"] = ("checkpoint", [curve.get(step, np.nan) for step in steps])
+    ds["train_mlm_loss"] = ("checkpoint", [curve.get(int(step), np.nan) for step in ds.checkpoint.values])
     ds.attrs.update({
         "settings": asdict(settings),
         "run_config": json.loads((run_dir / "config.json").read_text())["config"],
         "command": command,
         "provenance": collect("pretraining-diagnostics", "cpu", seed=settings.seed),
     })
+    if earlier is not None:
+        ds.attrs["earlier_checkpoints_from"] = earlier.attrs["command"]
     save_dataset(ds, out)
     return ds
 

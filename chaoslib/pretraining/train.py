@@ -7,6 +7,11 @@ A run lives in one folder (never tracked by git)::
     run_dir/log.csv            one row per step: loss, masked-LM loss, SOP loss, accuracies, lr, tokens/s
     run_dir/eval.csv           the held-out evaluation (all-[MASK]) every ``eval_every`` steps
     run_dir/checkpoints/step_XXXXXXX/   the network at the log-spaced steps (save_pretrained, safetensors)
+    run_dir/init/              a continued run only: the card, logs and diagnostics record of its start network
+
+A run may continue a saved network (``init_from``: a checkpoint folder or a shipped name): it starts
+from those weights at their step with a fresh optimizer and schedule, numbers its steps on from there,
+and keeps the earlier run's record in ``init/`` so that ``ship`` can tell the whole history.
 
 Every batch is drawn from a generator seeded by (seed, step), so the data position is the step
 number: a run killed at any point and started again with the same command continues from its
@@ -82,6 +87,8 @@ class PretrainConfig:
     eval_batches: int = 16
     save_every: int = 100
     checkpoint_steps: list[int] = field(default_factory=list)  # empty: log-spaced (see log_spaced_steps)
+    # continuation: a saved network (checkpoint folder, or a shipped name) to start from, at its step
+    init_from: str = ""
 
     def __post_init__(self):
         self.adam_betas = tuple(self.adam_betas)
@@ -145,8 +152,10 @@ class PretrainConfig:
     def tokens_per_step(self) -> int:
         return self.n_tokens * self.batch_size * self.grad_accum
 
-    def saved_steps(self) -> list[int]:
-        return sorted(set(self.checkpoint_steps or log_spaced_steps(self.steps)))
+    def saved_steps(self, first_step: int = 0) -> list[int]:
+        """The checkpointed steps from ``first_step`` (a continued run's start) to ``steps``, both included."""
+        steps = self.checkpoint_steps or log_spaced_steps(self.steps)
+        return sorted({s for s in steps if s >= first_step} | {first_step, self.steps})
 
 
 def log_spaced_steps(total: int, first: int = 16) -> list[int]:
@@ -168,6 +177,63 @@ def build_model(config: PretrainConfig, vocab_size: int) -> AlbertForPreTraining
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return AlbertForPreTraining(config.albert_config(vocab_size))
+
+
+INIT_DIR = "init"
+INIT_FILES = ("card.json", "training_log.csv", "training_eval.csv", "diagnostics.nc")
+
+
+def resolve_init(init_from: str) -> Path:
+    """The folder of a network to continue: a path, or the name of a shipped checkpoint."""
+    from chaoslib.model.configs import CHECKPOINTS_DIR
+
+    folder = Path(init_from) if Path(init_from).exists() else CHECKPOINTS_DIR / init_from
+    if not (folder / "config.json").exists():
+        raise ChaoslibError(
+            f"init_from={init_from!r} is neither a saved network folder nor a shipped checkpoint name; "
+            f"give a folder holding config.json + model.safetensors, or one of {sorted(p.name for p in CHECKPOINTS_DIR.iterdir())}."
+        )
+    return folder
+
+
+def init_step(folder: Path) -> dict:
+    """{"step", "tokens_seen"} of a saved network: its pretraining_step.json, or a shipped card's training."""
+    if (folder / "pretraining_step.json").exists():
+        return json.loads((folder / "pretraining_step.json").read_text())
+    if (folder / "card.json").exists():
+        training = json.loads((folder / "card.json").read_text())["training"]
+        return {"step": int(training["steps"]), "tokens_seen": int(training["tokens_seen"])}
+    raise ChaoslibError(f"{folder} says neither its step (pretraining_step.json) nor its training (card.json).")
+
+
+def _start_from(model: AlbertForPreTraining, config: PretrainConfig, run_dir: Path) -> dict:
+    """Load ``config.init_from`` into ``model``, keep its record in ``run_dir/init``; returns its step and tokens."""
+    import shutil
+
+    folder = resolve_init(config.init_from)
+    source = AlbertForPreTraining.from_pretrained(str(folder))
+    expected, found = config.albert_config(model.config.vocab_size).to_dict(), source.config.to_dict()
+    differing = sorted(k for k in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+                                   "num_attention_heads", "intermediate_size", "hidden_act",
+                                   "max_position_embeddings") if expected[k] != found[k])
+    if differing:
+        raise ChaoslibError(f"init_from={config.init_from!r} has another architecture ({differing}); "
+                            "give the config the architecture of the network it continues.")
+    model.load_state_dict(source.state_dict())
+    start = init_step(folder)
+    (run_dir / INIT_DIR).mkdir(exist_ok=True)
+    for name in INIT_FILES:
+        if (folder / name).exists():
+            shutil.copy(folder / name, run_dir / INIT_DIR / name)
+    earlier_run = folder.parent.parent  # a run's checkpoint: <run>/checkpoints/step_X; its history is the run's
+    if not (folder / "card.json").exists() and (earlier_run / "log.csv").exists():
+        from chaoslib.pretraining.checkpoint import training_record
+
+        write_json(run_dir / INIT_DIR / "card.json", {"training": training_record(earlier_run, start["step"])})
+        for kept, columns in (("log.csv", LOG_COLUMNS), ("eval.csv", EVAL_COLUMNS)):
+            shutil.copy(earlier_run / kept, run_dir / INIT_DIR / f"training_{kept}")
+            _truncate_csv(run_dir / INIT_DIR / f"training_{kept}", columns, start["step"])
+    return start
 
 
 class _State:
@@ -275,7 +341,19 @@ def pretrain(
     if not (run_dir / "baselines.json").exists():
         write_json(run_dir / "baselines.json", asdict(baselines(train_corpus, len(tokenizer), held_out)))
 
-    model = build_model(config, len(tokenizer)).to(device).train()
+    model = build_model(config, len(tokenizer))
+    state_path = run_dir / "state.pt"
+    first_step, first_tokens = 0, 0
+    if config.init_from:
+        start_file = run_dir / INIT_DIR / "step.json"
+        if not start_file.exists():
+            write_json(start_file, {**_start_from(model, config, run_dir), "init_from": config.init_from})
+        start = json.loads(start_file.read_text())
+        first_step, first_tokens = int(start["step"]), int(start["tokens_seen"])
+        if first_step >= config.steps:
+            raise ChaoslibError(f"steps={config.steps} is not beyond the start network's step {first_step}; "
+                                "give the total step count to reach.")
+    model = model.to(device).train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embeddings" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embeddings" not in n)]
     optimizer = torch.optim.AdamW(
@@ -284,27 +362,28 @@ def pretrain(
         betas=config.adam_betas,
         eps=1e-6,
     )
-    scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, config.steps)
-    state_path = run_dir / "state.pt"
-    step = _State.load(state_path, model, optimizer, scheduler) if state_path.exists() else 0
+    scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, config.steps - first_step)
+    fresh = not state_path.exists()
+    step = first_step if fresh else _State.load(state_path, model, optimizer, scheduler)
     _append(run_dir / "starts.csv", [step, torch.get_num_threads(), str(device)])  # where each call began
     # rows up to the saved step describe the restored state; later rows are redone (-1: a fresh start)
-    _truncate_csv(run_dir / "log.csv", LOG_COLUMNS, step if step else -1)
-    _truncate_csv(run_dir / "eval.csv", EVAL_COLUMNS, step if step else -1)
-    saved_steps = set(config.saved_steps())
+    _truncate_csv(run_dir / "log.csv", LOG_COLUMNS, -1 if fresh else step)
+    _truncate_csv(run_dir / "eval.csv", EVAL_COLUMNS, -1 if fresh else step)
+    saved_steps = set(config.saved_steps(first_step))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def checkpoint_and_eval(at: int) -> None:
         if at in saved_steps and not (run_dir / "checkpoints" / f"step_{at:07d}").exists():
-            save_checkpoint(model, run_dir / "checkpoints" / f"step_{at:07d}", at, config)
-        if at % config.eval_every == 0 or at == config.steps:
+            tokens = first_tokens + (at - first_step) * config.tokens_per_step()
+            save_checkpoint(model, run_dir / "checkpoints" / f"step_{at:07d}", at, tokens)
+        if at % config.eval_every == 0 or at in (first_step, config.steps):
             with autocast:
                 result = evaluate(model, held_out, device)
             _append(run_dir / "eval.csv", [at, result.mlm_loss, result.mlm_accuracy, result.sop_accuracy])
             model.train()
 
-    if step == 0:
-        checkpoint_and_eval(0)
+    if fresh:
+        checkpoint_and_eval(first_step)
     end = config.steps if stop_after is None else min(config.steps, step + stop_after)
     bar = tqdm(total=config.steps, initial=step, desc="pretraining", unit="step", disable=not progress)
     while step < end:
@@ -360,9 +439,9 @@ def pretrain(
     return run_dir
 
 
-def save_checkpoint(model: AlbertForPreTraining, folder: Path, step: int, config: PretrainConfig) -> None:
+def save_checkpoint(model: AlbertForPreTraining, folder: Path, step: int, tokens_seen: int) -> None:
     """The network at ``step`` as a transformers folder (config.json + model.safetensors)."""
     tmp = folder.with_name(folder.name + ".tmp")
     model.save_pretrained(tmp, safe_serialization=True)
-    write_json(tmp / "pretraining_step.json", {"step": step, "tokens_seen": step * config.tokens_per_step()})
+    write_json(tmp / "pretraining_step.json", {"step": step, "tokens_seen": tokens_seen})
     os.replace(tmp, folder)
