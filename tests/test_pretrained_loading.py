@@ -70,3 +70,28 @@ def test_a_shipped_checkpoint_matches_its_model_card_and_loads_by_name_as_pretra
     assert random_info.label() == f"{name} random tf #0" and not random_info.pretrained_here
     assert random_model.config.hidden_size == model.config.hidden_size
     assert not torch.equal(random_model.embeddings.word_embeddings.weight, model.embeddings.word_embeddings.weight)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_the_evaluation_command_reproduces_the_model_cards_figures(name):
+    """`python -m chaoslib.pretraining evaluate` on the WikiText-2 test split gives the card's numbers, and they
+    clear the project's bars (accuracy >= 1.5x the most-frequent-token baseline, loss >= 0.75 nat below the
+    unigram entropy of train)."""
+    from chaoslib.pretraining.checkpoint import MIN_ACCURACY_RATIO, MIN_LOSS_MARGIN
+
+    folder = CHECKPOINTS_DIR / name
+    card = json.loads((folder / "card.json").read_text())["test"]
+    cmd = [sys.executable, "-m", "chaoslib.pretraining", "evaluate", "--checkpoint", str(folder)]
+    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    now = json.loads(done.stdout[done.stdout.index("{"):])
+    assert now["settings"] == card["settings"]
+    assert now["evaluation"]["n_masked"] == card["evaluation"]["n_masked"]
+    for key in ("mlm_loss", "mlm_accuracy", "sop_accuracy"):  # other BLAS builds move the last digits only
+        assert now["evaluation"][key] == pytest.approx(card["evaluation"][key], abs=1e-3), key
+    for key, value in card["baselines"].items():
+        assert now["baselines"][key] == pytest.approx(value, rel=1e-9), key
+    ev, base = now["evaluation"], now["baselines"]
+    assert ev["mlm_accuracy"] >= MIN_ACCURACY_RATIO * base["most_frequent_accuracy"]
+    assert base["unigram_entropy"] - ev["mlm_loss"] >= MIN_LOSS_MARGIN, "the shipped network misses the loss bar"

@@ -59,9 +59,9 @@ class PretrainConfig:
     embedding_size: int = 128
     max_position_embeddings: int = 128
     hidden_act: str = "gelu_new"
-    # std of the normal initialisation. BERT's 0.02 was set for D >= 768; at small D the attention and FFN
-    # branches then start ~0.02 * sqrt(D) times weaker than the residual, a saddle that keeps the masked-LM
-    # loss at the unigram plateau for thousands of steps. ~1/sqrt(D) keeps each product norm-preserving.
+    # std of the normal initialisation (transformers' ALBERT default). A larger one (~1/sqrt(D), which keeps
+    # each product norm-preserving at small D) did not leave the unigram plateau sooner: at D = 64, 400 steps
+    # of 32 x 64 tokens, held-out all-[MASK] loss 7.234 with 0.125 against 7.225 with 0.02.
     initializer_range: float = 0.02
     # data
     corpus: str = "wikitext-2"
@@ -322,7 +322,8 @@ def pretrain(
             },
         )
     train_corpus = load_corpus(
-        tokenizer, config.corpus, config.train_split, data_dir, cache_dir=run_dir.parent
+        tokenizer, config.corpus, config.train_split, data_dir, cache_dir=run_dir.parent,
+        max_documents=config.max_documents,
     )
     eval_corpus = load_corpus(tokenizer, config.corpus, config.eval_split, data_dir, cache_dir=run_dir.parent)
     sampler = SOPSampler(
