@@ -143,6 +143,10 @@ def test_a_continued_run_starts_at_its_start_networks_step_and_ships_one_history
     with (tmp_path / "shipped-second" / "training_log.csv").open() as handle:
         assert [int(line.split(",")[0]) for line in list(handle)[1:]] == [1, 2, 3, 4, 5, 6]
     assert "Trained in phases" in (tmp_path / "shipped-second" / "README.md").read_text()
+    from chaoslib.pretraining.study import phase_starts, phases_text
+
+    assert phase_starts(card) == [3] and phases_text(card).startswith("in 2 phases")
+    assert "steps 0–3 " in phases_text(card) and "steps 3–6 " in phases_text(card)
 
 
 def test_init_from_names_the_parameter_when_it_is_neither_a_folder_nor_a_shipped_name(tmp_path):

@@ -87,6 +87,21 @@ def numbers(record: xr.Dataset) -> dict:
     }
 
 
+def phase_starts(card: dict) -> list[int]:
+    """The steps at which a later training phase (a fresh optimizer, ``init_from``) began; [] for one run."""
+    return [int(phase["first_step"]) for phase in card["training"].get("phases", [])[1:]]
+
+
+def phases_text(card: dict) -> str:
+    """The run's phases in words, for the prose: 'in one run of 5,000 steps' or 'in 2 phases: ...'."""
+    phases = card["training"].get("phases", [])
+    if len(phases) < 2:
+        return f"in one run of {card['training']['steps']:,} steps"
+    spans = [f"steps {p['first_step']:,}–{p['steps']:,} (peak learning rate {p['config']['lr']:g})" for p in phases]
+    return (f"in {len(phases)} phases, each later one continuing the previous network with a fresh AdamW: "
+            + ", then ".join(spans))
+
+
 def live_recheck(checkpoint: str, record: xr.Dataset, data_dir: str | os.PathLike | None = None):
     """Recompute the shipped (final) checkpoint's diagnostics now and compare them with the record.
 

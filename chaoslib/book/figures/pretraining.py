@@ -21,10 +21,15 @@ def _step_axis(ax, record: xr.Dataset) -> None:
     ax.set_xlabel("pretraining step")
 
 
-def training_curves(log: pd.DataFrame, record: xr.Dataset, unigram_entropy: float) -> plt.Figure:
+def training_curves(log: pd.DataFrame, record: xr.Dataset, unigram_entropy: float,
+                    phase_starts: list[int] = ()) -> plt.Figure:
     """Left: masked-LM loss (training, per step; held-out all-[MASK] at the checkpoints) with the unigram
-    entropy. Right: held-out masked-token and SOP accuracy at the checkpoints with their baselines."""
+    entropy. Right: held-out masked-token and SOP accuracy at the checkpoints with their baselines.
+    phase_starts: steps where a later phase began with a fresh optimizer (dotted lines)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax in (left, right):
+        for i, start in enumerate(phase_starts):
+            ax.axvline(start, ls=":", color="0.3", lw=1, label="new phase, fresh optimizer" if i == 0 else None)
     left.plot(log["step"], log["mlm_loss"], lw=0.5, alpha=0.5, color="0.5", label="training batch (80/10/10)")
     left.plot(record.checkpoint, record.mlm_loss, "o-", color="C0", label="held out, all [MASK]")
     left.axhline(unigram_entropy, ls="--", color="C3", lw=1, label="unigram entropy (train)")
