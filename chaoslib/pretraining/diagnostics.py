@@ -43,7 +43,7 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
 from chaoslib.model.loading import ModelInfo
 from chaoslib.pretraining.checkpoint import evaluate_checkpoint
-from chaoslib.pretraining.train import INIT_DIR
+from chaoslib.pretraining.run_record import INIT_DIR
 from chaoslib.provenance import collect
 from chaoslib.store import load_dataset, save_dataset
 from chaoslib.sweep import run_sweep

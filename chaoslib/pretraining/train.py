@@ -39,6 +39,7 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
 from chaoslib.pretraining.objective import pretraining_objective
+from chaoslib.pretraining.run_record import INIT_DIR, INIT_FILES, training_record
 from chaoslib.provenance import collect
 from chaoslib.settings import resolve_device
 from chaoslib.store import atomic_write_bytes, write_json
@@ -179,10 +180,6 @@ def build_model(config: PretrainConfig, vocab_size: int) -> AlbertForPreTraining
         return AlbertForPreTraining(config.albert_config(vocab_size))
 
 
-INIT_DIR = "init"
-INIT_FILES = ("card.json", "training_log.csv", "training_eval.csv", "diagnostics.nc")
-
-
 def resolve_init(init_from: str) -> Path:
     """The folder of a network to continue: a path, or the name of a shipped checkpoint."""
     from chaoslib.model.configs import CHECKPOINTS_DIR
@@ -227,8 +224,6 @@ def _start_from(model: AlbertForPreTraining, config: PretrainConfig, run_dir: Pa
             shutil.copy(folder / name, run_dir / INIT_DIR / name)
     earlier_run = folder.parent.parent  # a run's checkpoint: <run>/checkpoints/step_X; its history is the run's
     if not (folder / "card.json").exists() and (earlier_run / "log.csv").exists():
-        from chaoslib.pretraining.checkpoint import training_record
-
         write_json(run_dir / INIT_DIR / "card.json", {"training": training_record(earlier_run, start["step"])})
         for kept, columns in (("log.csv", LOG_COLUMNS), ("eval.csv", EVAL_COLUMNS)):
             shutil.copy(earlier_run / kept, run_dir / INIT_DIR / f"training_{kept}")
