@@ -105,6 +105,7 @@ def ship(
 ) -> Path:
     """Copy the run's final network to ``chaoslib/checkpoints/<name>/`` with card.json and README.md."""
     run_dir = Path(run_dir)
+    commit = git_commit()  # before this call writes into the tracked tree, which would read as "+dirty"
     record = run_history(run_dir)
     final = run_dir / "checkpoints" / f"step_{record['steps']:07d}"
     if not final.exists():
@@ -123,7 +124,7 @@ def ship(
         "training": record,
         "command": command,
         "versions": package_versions(("torch", "transformers")),
-        "shipped_from_commit": git_commit(),
+        "shipped_from_commit": commit,
     }
     write_json(out / "card.json", card)  # evaluate_checkpoint reads the training length from it
     card["test"] = evaluate_checkpoint(out, "test", data_dir=data_dir, cache_dir=run_dir.parent)

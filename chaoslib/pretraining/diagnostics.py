@@ -168,20 +168,36 @@ def _training_curve(run_dir: Path) -> dict[int, float]:
     return curve
 
 
-def _earlier_record(run_dir: Path, settings: DiagnosticSettings, first_step: int) -> xr.Dataset | None:
-    """A continued run's start network's record, at the steps before ``first_step`` (None for a fresh run)."""
+def _earlier_record(run_dir: Path, settings: DiagnosticSettings) -> xr.Dataset | None:
+    """A continued run's start network's diagnostics record (None for a fresh run); its settings must agree."""
     path = run_dir / INIT_DIR / "diagnostics.nc"
     if not path.exists():
         return None
     earlier = load_dataset(path)
-    if earlier.attrs["settings"] != json.loads(json.dumps(asdict(settings))):
+    now = json.loads(json.dumps(asdict(settings)))
+    # settings added since that record was written are not in it; the recomputed shared step checks them
+    if any(now.get(key) != value for key, value in earlier.attrs["settings"].items()):
         raise ChaoslibError(
             f"{path} was made with other diagnostic settings; rerun with --set of those ({earlier.attrs['settings']}) "
             "so that the two phases' checkpoints are comparable."
         )
-    earlier = earlier.sel(checkpoint=earlier.checkpoint < first_step).drop_vars("train_mlm_loss", errors="ignore")
+    earlier = earlier.drop_vars("train_mlm_loss", errors="ignore")
     earlier.attrs = {"command": earlier.attrs.get("command", "")}
     return earlier
+
+
+def _check_shared_step(run_dir: Path, ds: xr.Dataset, settings: DiagnosticSettings, step: int) -> None:
+    """The continued run's first checkpoint is its start network: where the earlier record has that step,
+    the recomputed entry must match it within the recheck tolerances, or the two phases are not comparable."""
+    earlier = load_dataset(run_dir / INIT_DIR / "diagnostics.nc")
+    if step not in earlier.checkpoint.values:
+        return
+    table = recheck(earlier, step, ds.sel(checkpoint=step), settings)
+    if not table["within"].all():
+        raise ChaoslibError(
+            f"step {step} recomputed differs from {run_dir / INIT_DIR / 'diagnostics.nc'} beyond the recheck "
+            f"tolerances:\n{table.to_string()}\nthe two phases' diagnostics are not comparable."
+        )
 
 
 def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings: DiagnosticSettings | None = None,
@@ -201,9 +217,11 @@ def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings
     records = run_sweep(trials, _trial, executor=executor, ray_address=ray_address,
                         store=run_dir / "diagnostics_trials", threads=torch.get_num_threads())
     ds = diagnostics_dataset(steps, [r.result for r in records], settings)
-    earlier = _earlier_record(run_dir, settings, steps[0])
+    earlier = _earlier_record(run_dir, settings)
     if earlier is not None:  # a continued run: the start network's record covers the steps before this run
-        ds = xr.concat([earlier, ds], "checkpoint", data_vars="all", join="exact")
+        _check_shared_step(run_dir, ds, settings, steps[0])
+        ds = xr.concat([earlier.sel(checkpoint=earlier.checkpoint < steps[0]), ds], "checkpoint",
+                       data_vars="all", join="exact")
     curve = _training_curve(run_dir)
     ds["train_mlm_loss"] = ("checkpoint", [curve.get(int(step), np.nan) for step in ds.checkpoint.values])
     ds.attrs.update({
