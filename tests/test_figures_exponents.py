@@ -139,6 +139,16 @@ def test_comparison_numbers_against_scipy_and_numpy():
     r2 = fx.target_r2(n, "test model", True, prefix="cl_")
     assert r2["holds"] == bool(n["cl_p_value"] < 0.01 and n["cl_median_ratio"] >= 2)
     assert fx.target_r2(n, "m", False, prefix="cl_")["holds"] is None  # a random reference: no verdict
+    if n["cl_median_rand"] > 0:
+        assert n["cl_ratio_text"].startswith(f"{np.median(ref) / np.median(rand):.3g} (95% bootstrap interval")
+
+
+def test_a_zero_random_median_gives_no_infinite_ratio_in_the_prose():
+    ds = _series()
+    ds["chaos_length"] = ds.chaos_length.where(ds.network == ds.network[0], 0.0)  # random: no transient
+    n = fx.comparison_numbers(ds, prefix="cl_")
+    assert n["cl_median_rand"] == 0 and np.isinf(n["cl_median_ratio"])
+    assert n["cl_ratio_text"].startswith("not a number") and "inf" not in fx.target_r2(n, "m", True, "cl_")["measured"]
 
 
 def test_target_r1_verdicts():

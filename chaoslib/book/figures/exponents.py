@@ -250,6 +250,11 @@ def comparison_numbers(ds: xr.Dataset, seed: int = 0, prefix: str = "exp_") -> d
         median_ratio=test.median_ratio,
         ratio_low=ratio_low,
         ratio_high=ratio_high,
+        ratio_text=(
+            f"{test.median_ratio:.3g} (95% bootstrap interval {ratio_low:.3g} to {ratio_high:.3g})"
+            if test.median_others > 0
+            else "not a number: the random networks' median is 0, so no finite ratio describes the gap"
+        ),
         p_value=test.p_value,
         u=test.statistic,
         censored_ref=test.censored_reference,
@@ -305,7 +310,7 @@ def target_r2(numbers: dict, model: str, reference_is_pretrained: bool, prefix: 
         f"{model}: median chaos length {n['median_ref']:.0f} (95% CI {n['median_ref_low']:.0f}-"
         f"{n['median_ref_high']:.0f}) for {n['ref_label']} vs {n['median_rand']:.0f} "
         f"({n['median_rand_low']:.0f}-{n['median_rand_high']:.0f}) for {n['n_random']} random networks "
-        f"pooled; ratio {n['median_ratio']:.3g} (95% CI {n['ratio_low']:.3g} to {n['ratio_high']:.3g}); "
+        f"pooled; ratio of medians {n['ratio_text']}; "
         f"one-sided Mann-Whitney p = {n['p_value']:.3g} (T={n['T']}, {n['n_samples']} inputs)"
     )
     holds = bool(n["p_value"] < 0.01 and n["median_ratio"] >= 2) if reference_is_pretrained else None
