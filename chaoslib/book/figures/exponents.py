@@ -253,7 +253,7 @@ def comparison_numbers(ds: xr.Dataset, seed: int = 0, prefix: str = "exp_") -> d
         ratio_text=(
             f"{test.median_ratio:.3g} (95% bootstrap interval {ratio_low:.3g} to {ratio_high:.3g})"
             if test.median_others > 0
-            else "not a number: the random networks' median is 0, so no finite ratio describes the gap"
+            else "not a number: the random networks' median is 0 (their first window already contracts)"
         ),
         p_value=test.p_value,
         u=test.statistic,
