@@ -24,7 +24,7 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.model.configs import CHECKPOINTS_DIR
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
-from chaoslib.pretraining.run_record import INIT_DIR, run_history
+from chaoslib.pretraining.run_record import joined_history, run_history
 from chaoslib.provenance import device_name, git_commit, package_versions
 from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.store import write_json
@@ -84,18 +84,6 @@ def evaluate_checkpoint(
     }
 
 
-def _joined_csv(earlier: Path, later: Path, out: Path) -> None:
-    """The earlier phase's rows, then the later phase's (one header)."""
-    rows = []
-    for path in (earlier, later):
-        if path.exists():
-            with path.open(newline="") as handle:
-                table = list(csv.reader(handle))
-            rows = rows + table[1:] if rows else table
-    with out.open("w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-
-
 def ship(
     run_dir: str | os.PathLike,
     name: str,
@@ -131,7 +119,8 @@ def ship(
     write_json(out / "card.json", card)
     (out / "README.md").write_text(model_card(card))
     for name in ("log.csv", "eval.csv"):  # a continued run's history starts with its start network's
-        _joined_csv(run_dir / INIT_DIR / f"training_{name}", run_dir / name, out / f"training_{name}")
+        with (out / f"training_{name}").open("w", newline="") as handle:
+            csv.writer(handle).writerows(joined_history(run_dir, name))
     return out
 
 

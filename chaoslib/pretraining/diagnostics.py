@@ -21,7 +21,6 @@ record is one labelled netCDF file with the run's settings and provenance::
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from dataclasses import asdict, dataclass, fields
@@ -43,7 +42,7 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
 from chaoslib.model.loading import ModelInfo
 from chaoslib.pretraining.checkpoint import evaluate_checkpoint
-from chaoslib.pretraining.run_record import INIT_DIR
+from chaoslib.pretraining.run_record import INIT_DIR, joined_history
 from chaoslib.provenance import collect
 from chaoslib.store import load_dataset, save_dataset
 from chaoslib.sweep import run_sweep
@@ -160,12 +159,9 @@ def _trial(settings: dict) -> dict:
 
 def _training_curve(run_dir: Path) -> dict[int, float]:
     """Per-step training masked-LM loss; a continued run's starts with its start network's log."""
-    curve = {}
-    for log in (run_dir / INIT_DIR / "training_log.csv", run_dir / "log.csv"):
-        if log.exists():
-            with log.open(newline="") as handle:
-                curve.update({int(r["step"]): float(r["mlm_loss"]) for r in csv.DictReader(handle)})
-    return curve
+    header, *rows = joined_history(run_dir, "log.csv")
+    step, loss = header.index("step"), header.index("mlm_loss")
+    return {int(row[step]): float(row[loss]) for row in rows}
 
 
 def _earlier_record(run_dir: Path, settings: DiagnosticSettings) -> xr.Dataset | None:
@@ -186,17 +182,16 @@ def _earlier_record(run_dir: Path, settings: DiagnosticSettings) -> xr.Dataset |
     return earlier
 
 
-def _check_shared_step(run_dir: Path, ds: xr.Dataset, settings: DiagnosticSettings, step: int) -> None:
+def _check_shared_step(earlier: xr.Dataset, ds: xr.Dataset, settings: DiagnosticSettings, step: int) -> None:
     """The continued run's first checkpoint is its start network: where the earlier record has that step,
     the recomputed entry must match it within the recheck tolerances, or the two phases are not comparable."""
-    earlier = load_dataset(run_dir / INIT_DIR / "diagnostics.nc")
     if step not in earlier.checkpoint.values:
         return
     table = recheck(earlier, step, ds.sel(checkpoint=step), settings)
     if not table["within"].all():
         raise ChaoslibError(
-            f"step {step} recomputed differs from {run_dir / INIT_DIR / 'diagnostics.nc'} beyond the recheck "
-            f"tolerances:\n{table.to_string()}\nthe two phases' diagnostics are not comparable."
+            f"step {step} recomputed differs from the start network's record (init/diagnostics.nc) beyond the "
+            f"recheck tolerances:\n{table.to_string()}\nthe two phases' diagnostics are not comparable."
         )
 
 
@@ -219,7 +214,7 @@ def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings
     ds = diagnostics_dataset(steps, [r.result for r in records], settings)
     earlier = _earlier_record(run_dir, settings)
     if earlier is not None:  # a continued run: the start network's record covers the steps before this run
-        _check_shared_step(run_dir, ds, settings, steps[0])
+        _check_shared_step(earlier, ds, settings, steps[0])
         ds = xr.concat([earlier.sel(checkpoint=earlier.checkpoint < steps[0]), ds], "checkpoint",
                        data_vars="all", join="exact")
     curve = _training_curve(run_dir)

@@ -14,6 +14,23 @@ INIT_DIR = "init"
 INIT_FILES = ("card.json", "training_log.csv", "training_eval.csv", "diagnostics.nc")
 
 
+def tokens_seen(start: dict, step: int, tokens_per_step: int) -> int:
+    """Tokens seen by the network at ``step`` of a run that started at ``start`` ({"step", "tokens_seen"})."""
+    return int(start["tokens_seen"]) + (step - int(start["step"])) * tokens_per_step
+
+
+def joined_history(run_dir: Path, name: str) -> list[list[str]]:
+    """A run's ``name`` log (``log.csv`` or ``eval.csv``) as CSV rows, header first; a continued run's
+    starts with its start network's (``init/training_<name>``)."""
+    rows: list[list[str]] = []
+    for path in (run_dir / INIT_DIR / f"training_{name}", run_dir / name):
+        if path.exists():
+            with path.open(newline="") as handle:
+                table = list(csv.reader(handle))
+            rows = rows + table[1:] if rows else table
+    return rows
+
+
 def training_record(run_dir: Path, up_to: int | None = None) -> dict:
     """What one run did (config, steps, tokens, wall time, device), from its folder; ``up_to``: its first steps only.
 
@@ -32,7 +49,7 @@ def training_record(run_dir: Path, up_to: int | None = None) -> dict:
         "config": cfg,
         "first_step": int(start["step"]),
         "steps": int(last["step"]),
-        "tokens_seen": int(start["tokens_seen"]) + (int(last["step"]) - int(start["step"])) * tokens_per_step,
+        "tokens_seen": tokens_seen(start, int(last["step"]), tokens_per_step),
         "n_tokens": cfg["n_tokens"],
         "train_seconds": seconds,
         "threads": config.get("threads"),

@@ -39,7 +39,7 @@ from chaoslib.errors import ChaoslibError
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
 from chaoslib.pretraining.objective import pretraining_objective
-from chaoslib.pretraining.run_record import INIT_DIR, INIT_FILES, training_record
+from chaoslib.pretraining.run_record import INIT_DIR, INIT_FILES, tokens_seen, training_record
 from chaoslib.provenance import collect
 from chaoslib.settings import resolve_device
 from chaoslib.store import atomic_write_bytes, write_json
@@ -339,16 +339,16 @@ def pretrain(
 
     model = build_model(config, len(tokenizer))
     state_path = run_dir / "state.pt"
-    first_step, first_tokens = 0, 0
+    start = {"step": 0, "tokens_seen": 0}
     if config.init_from:
         start_file = run_dir / INIT_DIR / "step.json"
         if not start_file.exists():
             write_json(start_file, {**_start_from(model, config, run_dir), "init_from": config.init_from})
         start = json.loads(start_file.read_text())
-        first_step, first_tokens = int(start["step"]), int(start["tokens_seen"])
-        if first_step >= config.steps:
-            raise ChaoslibError(f"steps={config.steps} is not beyond the start network's step {first_step}; "
+        if int(start["step"]) >= config.steps:
+            raise ChaoslibError(f"steps={config.steps} is not beyond the start network's step {start['step']}; "
                                 "give the total step count to reach.")
+    first_step = int(start["step"])
     model = model.to(device).train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embeddings" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embeddings" not in n)]
@@ -370,7 +370,7 @@ def pretrain(
 
     def checkpoint_and_eval(at: int) -> None:
         if at in saved_steps and not (run_dir / "checkpoints" / f"step_{at:07d}").exists():
-            tokens = first_tokens + (at - first_step) * config.tokens_per_step()
+            tokens = tokens_seen(start, at, config.tokens_per_step())
             save_checkpoint(model, run_dir / "checkpoints" / f"step_{at:07d}", at, tokens)
         if at % config.eval_every == 0 or at in (first_step, config.steps):
             with autocast:
