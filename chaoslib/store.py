@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -18,7 +19,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from chaoslib.errors import ChaoslibError
+
 _JSON_PREFIX = "json:"
+
+
+class CorruptFile(ChaoslibError):
+    """A result, record or store file that cannot be read (truncated, or not what its name says)."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -27,12 +40,23 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a result is an ordinary file (0666 less the umask)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,7 +76,14 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    return json.loads(Path(path).read_text())
+    """The JSON content of ``path``; a truncated or corrupt file raises :class:`CorruptFile` naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptFile(
+            f"{path} is not valid JSON ({err}); it was truncated or overwritten. Delete it and rerun the "
+            "command that wrote it (a sweep then recomputes just that trial), or restore it with git if it is tracked."
+        ) from err
 
 
 def _encode_attrs(attrs: dict) -> dict:
@@ -85,8 +116,16 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
 def load_dataset(path: str | os.PathLike) -> xr.Dataset:
     """Load a dataset written by :func:`save_dataset` fully into memory, attrs decoded."""
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        ds = ds.load()
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except (OSError, ValueError) as err:
+        if not Path(path).exists():
+            raise
+        raise CorruptFile(
+            f"{path} cannot be read as netCDF ({type(err).__name__}: {err}); it was truncated or overwritten. "
+            "Delete it and rerun the chapter that wrote it, or restore it with git if it is tracked."
+        ) from err
     ds.attrs = _decode_attrs(ds.attrs)
     for name in ds.variables:
         ds[name].attrs = _decode_attrs(ds[name].attrs)

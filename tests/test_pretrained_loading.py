@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from chaoslib.model.configs import CHECKPOINTS_DIR, SHIPPED_NAMES
 from chaoslib.model.loading import load_albert
-from chaoslib.pretraining.checkpoint import sha256
+from chaoslib.store import sha256_file as sha256
 
 from conftest import tiny_model
 
@@ -95,3 +95,56 @@ def test_the_evaluation_command_reproduces_the_model_cards_figures(name):
     ev, base = now["evaluation"], now["baselines"]
     assert ev["mlm_accuracy"] >= MIN_ACCURACY_RATIO * base["most_frequent_accuracy"]
     assert base["unigram_entropy"] - ev["mlm_loss"] >= MIN_LOSS_MARGIN, "the shipped network misses the loss bar"
+
+
+@pytest.fixture()
+def damaged_copy(tmp_path, monkeypatch):
+    """albert-wikitext2 copied into a checkpoints folder of its own, with one byte of its weights changed."""
+    import shutil
+
+    import chaoslib.model.configs as configs
+
+    folder = tmp_path / "checkpoints" / "albert-wikitext2"
+    shutil.copytree(CHECKPOINTS_DIR / "albert-wikitext2", folder)
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte inside a weight tensor
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(configs, "CHECKPOINTS_DIR", folder.parent)
+    return folder
+
+
+def test_a_shipped_checkpoint_with_one_byte_changed_is_refused_by_load_albert(damaged_copy):
+    from chaoslib.model.configs import CheckpointCorrupt
+
+    with pytest.raises(CheckpointCorrupt, match=r"model\.safetensors has SHA-256 .* not the .* its card records"):
+        load_albert("albert-wikitext2", weights="pretrained")
+    load_albert("albert-wikitext2", weights="random", init="tf", seed=0)  # the architecture alone is still usable
+
+
+def test_a_checkpoint_with_one_byte_changed_is_refused_by_evaluate(damaged_copy):
+    cmd = [sys.executable, "-m", "chaoslib.pretraining", "evaluate", "--checkpoint", str(damaged_copy)]
+    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    assert done.returncode != 0 and "its card records" in done.stderr and "git checkout" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_truncated_weights_file_is_named(tmp_path):
+    model, _ = tiny_model()
+    model.save_pretrained(tmp_path / "net")
+    weights = tmp_path / "net" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:20])
+    with pytest.raises(Exception, match=str(tmp_path / "net")):
+        load_albert("albert-base-v2", weights="pretrained", weights_dir=tmp_path / "net")
+
+
+def test_ship_refuses_to_replace_an_existing_network_without_force(tmp_path):
+    from chaoslib.errors import ChaoslibError
+    from chaoslib.pretraining.checkpoint import ship
+
+    existing = tmp_path / "checkpoints" / "albert-wikitext2"
+    existing.mkdir(parents=True)
+    (existing / "diagnostics.nc").write_bytes(b"the record of another network")
+    with pytest.raises(ChaoslibError, match="already holds a network.*--force"):
+        ship(tmp_path / "runs" / "any", "albert-wikitext2", "cmd", destination=existing)
+    assert (existing / "diagnostics.nc").read_bytes() == b"the record of another network"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from safetensors.torch import load_file
 from transformers import AlbertForPreTraining
 
 from chaoslib.data.masking import IGNORE_INDEX, NGramMasking
+from chaoslib.errors import ChaoslibError
 from chaoslib.pretraining.data import MIN_SEGMENT_TOKENS, SOPSampler, load_corpus, tokenise_documents
 from chaoslib.pretraining.objective import pretraining_objective
 from chaoslib.pretraining.train import PretrainConfig, build_model, pretrain
@@ -140,3 +142,47 @@ def test_bad_config_names_the_parameter():
         PretrainConfig(hidden_size=30, num_attention_heads=4)
     with pytest.raises(Exception, match="n_tokens"):
         PretrainConfig(n_tokens=256, max_position_embeddings=128)
+
+
+@pytest.mark.parametrize(
+    "override, field",
+    [({"lr": -0.001}, "lr"), ({"lr": 0}, "lr"), ({"warmup_steps": -1}, "warmup_steps"),
+     ({"adam_betas": [0.9, 1.2]}, "adam_betas"), ({"mask_budget": 1.5}, "mask_budget"),
+     ({"batch_size": "64"}, "batch_size"), ({"tokenizer": "no-such-vocabulary"}, "tokenizer"),
+     ({"init_from": "no/such/network"}, "init_from")],
+)
+def test_a_bad_config_is_refused_before_the_run_folder_gets_a_config(tmp_path, override, field):
+    run = tmp_path / "runs" / "a"
+    with pytest.raises(ChaoslibError, match=field):
+        pretrain(PretrainConfig(**{**TINY, "steps": 1, **override}), run, device="cpu", progress=False)
+    assert not (run / "config.json").exists(), "a refused start left a config behind"
+
+
+def test_the_corrected_command_then_runs_in_the_same_folder(tmp_path, one_thread):
+    run = tmp_path / "runs" / "a"
+    cmd = [sys.executable, "-m", "chaoslib.pretraining", "train", "--run-dir", str(run), "--threads", "1",
+           "--device", "cpu", "--set", *(f"{k}={v}" for k, v in {**TINY, "steps": 1}.items() if k != "lr")]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    refused = subprocess.run([*cmd, "lr=-0.001"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "lr=-0.001 is outside (0, 1)" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (run / "config.json").exists()
+    done = subprocess.run([*cmd, "lr=0.001"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((run / "config.json").read_text())["config"]["lr"] == 0.001
+
+
+@pytest.mark.parametrize("item, message", [("warmup_step=5", "not a PretrainConfig field"),
+                                           ("lr=abc", "lr=abc: the value is not a number"),
+                                           ("lr", "write KEY=VALUE")])
+def test_bad_set_values_are_named_without_a_traceback(tmp_path, item, message):
+    cmd = [sys.executable, "-m", "chaoslib.pretraining", "train", "--run-dir", str(tmp_path / "r"), "--set", item]
+    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_set_parses_each_field_by_its_type():
+    assert PretrainConfig.field_value("lr", "0.001") == 0.001
+    assert PretrainConfig.field_value("adam_betas", "[0.9, 0.98]") == [0.9, 0.98]
+    assert PretrainConfig.field_value("tokenizer", "wikitext2-8k") == "wikitext2-8k"
+    assert PretrainConfig.field_value("tokenizer", '"wikitext2-8k"') == "wikitext2-8k"

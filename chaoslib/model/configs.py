@@ -27,14 +27,57 @@ _SIZES = {
 ALBERT_NAMES: tuple[str, ...] = tuple(f"albert-{size}-v{v}" for v in (1, 2) for size in _SIZES)
 
 # Networks pretrained by this project (``python -m chaoslib.pretraining``), shipped in the package with a
-# model card: name -> folder holding config.json, model.safetensors and README.md.
+# model card: every folder of CHECKPOINTS_DIR holding config.json, model.safetensors and card.json
+# (albert-wikitext2, and the trained-depth series), which may carry its own tokenizer files.
 CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-SHIPPED_NAMES: tuple[str, ...] = ("albert-wikitext2",)
+WEIGHTS_FILE = "model.safetensors"
+SHIPPED_NAMES: tuple[str, ...] = tuple(
+    sorted(p.name for p in CHECKPOINTS_DIR.glob("*") if (p / "config.json").exists() and (p / "card.json").exists())
+)
+
+
+class CheckpointCorrupt(ChaoslibError):
+    """A shipped network's weights differ from the SHA-256 its card records."""
 
 
 def shipped_checkpoint(name: str) -> Path | None:
     """The folder of a network pretrained by this project, or None for the hub's ALBERT models."""
     return CHECKPOINTS_DIR / name if name in SHIPPED_NAMES else None
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def verify_checkpoint(folder: str | os.PathLike) -> dict:
+    """The card of a network pretrained here, after checking its weights file against the card's SHA-256.
+
+    Raises :class:`CheckpointCorrupt` naming the file and how to restore it. Folders without a card
+    (a run's intermediate checkpoints) have nothing to check against and return ``{}``.
+    """
+    from chaoslib.store import read_json, sha256_file
+
+    folder = Path(folder)
+    if not (folder / "card.json").exists():
+        return {}
+    card = read_json(folder / "card.json")
+    weights = folder / card.get("weights_file", WEIGHTS_FILE)
+    if not weights.exists():
+        raise CheckpointCorrupt(f"{weights} is missing (its card {folder / 'card.json'} names it); {_restore(folder)}")
+    stat = weights.stat()
+    memo = (str(weights), stat.st_size, stat.st_mtime_ns)
+    if memo not in _VERIFIED:
+        _VERIFIED[memo] = sha256_file(weights)
+    if _VERIFIED[memo] != card["sha256"]:
+        raise CheckpointCorrupt(
+            f"{weights} has SHA-256 {_VERIFIED[memo][:16]}..., not the {card['sha256'][:16]}... its card records: the "
+            f"file was changed or damaged, so it is not the network the card describes. {_restore(folder)}"
+        )
+    return card
+
+
+def _restore(folder: Path) -> str:
+    return (f"Restore it with `git checkout -- {folder.relative_to(folder.parent.parent.parent)}` in a checkout "
+            "(or reinstall chaoslib), or ship the network again with `python -m chaoslib.pretraining ship`.")
 
 
 def check_model_name(name: str) -> str:

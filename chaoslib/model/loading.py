@@ -15,7 +15,7 @@ from torch import nn
 from transformers import AlbertForMaskedLM, AlbertForSequenceClassification, AlbertModel
 
 from chaoslib.errors import ChaoslibError, PretrainedWeightsUnavailable
-from chaoslib.model.configs import albert_config, check_model_name, shipped_checkpoint
+from chaoslib.model.configs import albert_config, check_model_name, shipped_checkpoint, verify_checkpoint
 from chaoslib.model.init_schemes import check_init, initialize
 from chaoslib.settings import resolve_device, resolve_dtype
 
@@ -100,7 +100,15 @@ def _from_pretrained_quietly(
             raise ChaoslibError(
                 f"weights_dir={str(path)!r} holds no config.json; point it at a saved model folder."
             )
-        return cls.from_pretrained(str(path), **kwargs), str(path)
+        try:
+            return cls.from_pretrained(str(path), **kwargs), str(path)
+        except Exception as err:  # safetensors' errors name no file
+            if "safetensor" not in f"{type(err).__name__} {err}".lower():
+                raise
+            raise ChaoslibError(
+                f"the weights in {path} cannot be read ({type(err).__name__}: {err}): a file there is truncated "
+                "or damaged. Save the network again, or restore the folder."
+            ) from err
     repo = hub_id(name)
     try:  # the local cache first: no network, instant
         return cls.from_pretrained(repo, local_files_only=True, **kwargs), f"cache:{repo}"
@@ -150,7 +158,9 @@ def load_albert(
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     shipped = shipped_checkpoint(model_name)
     if weights == "pretrained" and shipped is not None and weights_dir is None:
-        # a network pretrained by this project: the same loading code as a saved hub model
+        # a network pretrained by this project: its weights checked against its card, then the same loading
+        # code as a saved hub model
+        verify_checkpoint(shipped)
         model, _ = _from_pretrained(cls, model_name, shipped, attn_implementation="eager", **config_overrides)
         source = f"{PRETRAINED_HERE}: {model_name} (chaoslib/checkpoints/{model_name}, see its README.md)"
         info = ModelInfo(model_name, "pretrained", None, None, source)

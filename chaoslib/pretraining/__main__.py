@@ -7,6 +7,7 @@ import json
 
 import torch
 
+from chaoslib.errors import ChaoslibError
 from chaoslib.pretraining.train import PretrainConfig, pretrain
 
 
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     ship.add_argument("--name", required=True)
     ship.add_argument("--training-command", required=True, help="the training command(s), for the model card")
     ship.add_argument("--data-dir")
+    ship.add_argument("--force", action="store_true", help="replace an existing network of that name (whole folder)")
+    ship.add_argument("--dtype", default="float32", choices=["float32", "float16"], help="stored weights' precision")
     diag = sub.add_parser("diagnostics", help="the dynamics and task scores of every checkpoint of a run (chapter 08)")
     diag.add_argument("--run-dir", required=True)
     diag.add_argument("--out", required=True, help="the record (netCDF), e.g. chaoslib/checkpoints/NAME/diagnostics.nc")
@@ -61,9 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "ship":
         from chaoslib.pretraining.checkpoint import ship as ship_run
 
-        print(ship_run(args.run_dir, args.name, args.training_command, data_dir=args.data_dir))
+        print(ship_run(args.run_dir, args.name, args.training_command, data_dir=args.data_dir, force=args.force,
+                       dtype=args.dtype))
     if args.command == "train":
-        overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+        overrides = {}
+        for item in args.set:
+            if "=" not in item:
+                raise ChaoslibError(f"--set {item}: write KEY=VALUE, e.g. --set lr=0.001.")
+            key, text = item.split("=", 1)
+            overrides[key] = PretrainConfig.field_value(key, text)
         if args.steps:
             overrides["steps"] = args.steps
         config = (
@@ -73,4 +82,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ChaoslibError as err:  # a refused command: the message names the parameter and the fix
+        raise SystemExit(f"error: {err}") from None

@@ -10,8 +10,6 @@ SHA-256) and ``README.md`` (the model card).
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
 import shutil
 from dataclasses import asdict
@@ -21,24 +19,31 @@ import torch
 from transformers import AlbertForPreTraining
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.configs import CHECKPOINTS_DIR
+from chaoslib.data.vocabulary import vocabulary_folder
+from chaoslib.model.configs import CHECKPOINTS_DIR, WEIGHTS_FILE, verify_checkpoint
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
 from chaoslib.pretraining.run_record import joined_history, run_history
 from chaoslib.provenance import device_name, git_commit, package_versions
 from chaoslib.data.tokenization import load_tokenizer
-from chaoslib.store import write_json
+from chaoslib.store import read_json, sha256_file, write_json
 
-WEIGHTS_FILE = "model.safetensors"
 EVAL_SEED = 2024
+TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+SHIP_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
-def sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def checkpoint_tokenizer(folder: Path, data_dir: str | os.PathLike | None = None):
+    """The tokenizer of a saved network: its own files when it has them (the trained-depth series), else
+    the tokenizer of the run that saved it, else ALBERT's 30,000-piece model from the data folder."""
+    if any((folder / name).exists() for name in ("spiece.model", "tokenizer.json")):
+        return load_tokenizer(folder)
+    run_config = folder.parent.parent / "config.json"  # <run>/checkpoints/step_X
+    if run_config.exists():
+        from chaoslib.pretraining.train import PretrainConfig, pretraining_tokenizer
+
+        return pretraining_tokenizer(PretrainConfig(**read_json(run_config)["config"]), data_dir)
+    return load_tokenizer(data_dir=data_dir)
 
 
 def evaluate_checkpoint(
@@ -59,11 +64,11 @@ def evaluate_checkpoint(
     folder = Path(folder)
     if not (folder / "config.json").exists():
         raise ChaoslibError(f"checkpoint folder {folder} holds no config.json; point it at a saved network.")
+    card = verify_checkpoint(folder)  # a shipped network's weights must be the ones its card describes
     if n_tokens is None:
-        card = folder / "card.json"
-        n_tokens = json.loads(card.read_text())["training"]["n_tokens"] if card.exists() else 64
-    tokenizer = load_tokenizer(data_dir=data_dir)
-    model = AlbertForPreTraining.from_pretrained(str(folder), attn_implementation="eager").eval()
+        n_tokens = card["training"]["n_tokens"] if card else 64
+    tokenizer = checkpoint_tokenizer(folder, data_dir)
+    model = load_pretraining_network(folder)
     ids = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
     held_out = load_corpus(tokenizer, "wikitext-2", split, data_dir, cache_dir)
     train = load_corpus(tokenizer, "wikitext-2", "train", data_dir, cache_dir)
@@ -84,43 +89,82 @@ def evaluate_checkpoint(
     }
 
 
+def load_pretraining_network(folder: Path) -> AlbertForPreTraining:
+    """A saved network with both pretraining heads, float32, eval mode; a damaged weights file is named."""
+    try:
+        model = AlbertForPreTraining.from_pretrained(str(folder), attn_implementation="eager", dtype=torch.float32)
+    except Exception as err:  # safetensors' own errors name no file
+        if "safetensor" not in f"{type(err).__name__} {err}".lower():
+            raise
+        raise ChaoslibError(
+            f"{folder / WEIGHTS_FILE} cannot be read ({type(err).__name__}: {err}): the file is truncated or "
+            "damaged. Save or ship the network again, or restore the file with git."
+        ) from err
+    return model.eval()
+
+
 def ship(
     run_dir: str | os.PathLike,
     name: str,
     command: str,
     destination: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    dtype: str = "float32",
 ) -> Path:
-    """Copy the run's final network to ``chaoslib/checkpoints/<name>/`` with card.json and README.md."""
+    """Copy the run's final network to ``chaoslib/checkpoints/<name>/`` with card.json and README.md.
+
+    An existing network of that name is replaced only with ``force=True``, and then whole: nothing of
+    the old folder (its diagnostics record, logs) stays beside the new network. ``dtype``: the stored
+    weights' precision (``float16`` halves the size; the card's evaluation is of the stored weights).
+    """
     run_dir = Path(run_dir)
+    out = Path(destination) if destination else CHECKPOINTS_DIR / name
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ChaoslibError(
+            f"{out} already holds a network; shipping {run_dir} there would replace it and orphan its records. "
+            "Give another --name, or --force to replace the whole folder."
+        )
+    if dtype not in SHIP_DTYPES:
+        raise ChaoslibError(f"dtype={dtype!r}; use one of {list(SHIP_DTYPES)}.")
     commit = git_commit()  # before this call writes into the tracked tree, which would read as "+dirty"
     record = run_history(run_dir)
     final = run_dir / "checkpoints" / f"step_{record['steps']:07d}"
     if not final.exists():
         raise ChaoslibError(f"{final} is missing: the run in {run_dir} has not saved its final step yet.")
-    out = Path(destination) if destination else CHECKPOINTS_DIR / name
-    out.mkdir(parents=True, exist_ok=True)
-    model = AlbertForPreTraining.from_pretrained(str(final))
-    for stale in out.glob("*.safetensors"):
-        stale.unlink()
-    model.save_pretrained(out, safe_serialization=True)
-    (out / "generation_config.json").unlink(missing_ok=True)
+    staging = out.with_name(f".{out.name}.shipping")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model = load_pretraining_network(final).to(SHIP_DTYPES[dtype])
+    model.save_pretrained(staging, safe_serialization=True)
+    (staging / "generation_config.json").unlink(missing_ok=True)
+    tokenizer_source = record["config"].get("tokenizer") or ""
+    if tokenizer_source:  # a vocabulary of its own travels with the network
+        for file in TOKENIZER_FILES:
+            if (vocabulary_folder(tokenizer_source) / file).exists():
+                shutil.copy(vocabulary_folder(tokenizer_source) / file, staging / file)
     card = {
         "name": name,
         "weights_file": WEIGHTS_FILE,
-        "sha256": sha256(out / WEIGHTS_FILE),
+        "weights_dtype": dtype,
+        "vocab_size": int(model.config.vocab_size),
+        "sha256": sha256_file(staging / WEIGHTS_FILE),
+        "tokenizer": tokenizer_source or "albert (30000 pieces, the data folder's albert/spiece.model)",
         "training": record,
         "command": command,
         "versions": package_versions(("torch", "transformers")),
         "shipped_from_commit": commit,
     }
-    write_json(out / "card.json", card)  # evaluate_checkpoint reads the training length from it
-    card["test"] = evaluate_checkpoint(out, "test", data_dir=data_dir, cache_dir=run_dir.parent)
-    write_json(out / "card.json", card)
-    (out / "README.md").write_text(model_card(card))
-    for name in ("log.csv", "eval.csv"):  # a continued run's history starts with its start network's
-        with (out / f"training_{name}").open("w", newline="") as handle:
-            csv.writer(handle).writerows(joined_history(run_dir, name))
+    write_json(staging / "card.json", card)  # evaluate_checkpoint reads the training length from it
+    card["test"] = evaluate_checkpoint(staging, "test", data_dir=data_dir, cache_dir=run_dir.parent)
+    write_json(staging / "card.json", card)
+    (staging / "README.md").write_text(model_card(card))
+    for log in ("log.csv", "eval.csv"):  # a continued run's history starts with its start network's
+        with (staging / f"training_{log}").open("w", newline="") as handle:
+            csv.writer(handle).writerows(joined_history(run_dir, log))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(staging, out)
     return out
 
 
@@ -168,6 +212,17 @@ def _phases(phases: list[dict]) -> str:
     )
 
 
+def _tokenizer_line(card: dict) -> str:
+    c = card["training"]["config"]
+    if not c.get("tokenizer"):
+        return "Tokenizer: ALBERT's real 30000-piece SentencePiece model (`albert/spiece.model` of the data folder)."
+    return (f"Tokenizer: `{c['tokenizer']}`, a {card['vocab_size']:,}-piece SentencePiece vocabulary trained here on the "
+            "detokenised WikiText-2 train text with ALBERT's special pieces at ALBERT's ids (its files are in this "
+            "folder). This departs from the 30000-piece ALBERT vocabulary of albert-wikitext2: at D = 128 the "
+            "embedding and output layers of 30000 pieces would cost more than the shared layer, for every network "
+            "of the trained-depth series.")
+
+
 def model_card(card: dict) -> str:
     """The model card (Markdown) from ``card.json``'s content."""
     t, c = card["training"], card["training"]["config"]
@@ -181,11 +236,11 @@ can compare a *pretrained* ALBERT with random ones as the paper does. What carri
 `albert-large-v2` is discussed in each chapter.
 
 ## Architecture
-ALBERT layout (`transformers.AlbertForPreTraining`): factorised embedding (vocabulary {c.get('vocab_size', 30000)}
+ALBERT layout (`transformers.AlbertForPreTraining`): factorised embedding (vocabulary {card.get('vocab_size', 30000)}
 → E = {c['embedding_size']} → D = {c['hidden_size']}), one shared Transformer layer iterated
 **{c['num_hidden_layers']} times** in pretraining, {c['num_attention_heads']} heads, FFN {c['intermediate_size']},
 `{c['hidden_act']}`, dropout 0, post-LayerNorm, {c['max_position_embeddings']} positions (so N ≤ {c['max_position_embeddings']}).
-Tokenizer: ALBERT's real 30000-piece SentencePiece model (`albert/spiece.model` of the data folder).
+{_tokenizer_line(card)}
 
 ## Data and objective
 WikiText-2 raw, train split (articles split at level-1 headings, sentences detokenised). Examples of
@@ -234,7 +289,7 @@ loss below the unigram entropy by {base['unigram_entropy'] - ev['mlm_loss']:.2f}
 {_limits(ev, base)}
 
 ## Files
-`config.json`, `{card['weights_file']}` (float32, SHA-256 `{card['sha256']}`), `card.json` (this card's numbers),
+`config.json`, `{card['weights_file']}` ({card.get('weights_dtype', 'float32')}, SHA-256 `{card['sha256']}`), `card.json` (this card's numbers),
 `training_log.csv` (per step: loss, masked-LM loss, SOP loss, accuracies, learning rate, tokens/s),
 `training_eval.csv` (held-out evaluation during training).
 Load it: `chaoslib.model.loading.load_albert("{card['name']}", weights="pretrained")`.

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import time
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from transformers import AlbertConfig, AlbertForPreTraining, get_linear_schedule
 
 from chaoslib.data.masking import NGramMasking
 from chaoslib.data.tokenization import load_tokenizer
+from chaoslib.data.vocabulary import vocabulary_folder
 from chaoslib.errors import ChaoslibError
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
@@ -90,19 +92,51 @@ class PretrainConfig:
     checkpoint_steps: list[int] = field(default_factory=list)  # empty: log-spaced (see log_spaced_steps)
     # continuation: a saved network (checkpoint folder, or a shipped name) to start from, at its step
     init_from: str = ""
+    # the vocabulary: "" for ALBERT's 30,000-piece model from the data folder, or one shipped with chaoslib
+    # (chaoslib/data/vocabularies/<name>: "wikitext2-8k", the trained-depth series')
+    tokenizer: str = ""
 
     def __post_init__(self):
-        self.adam_betas = tuple(self.adam_betas)
-        for name in (
-            "hidden_size",
-            "num_attention_heads",
-            "num_hidden_layers",
-            "n_tokens",
-            "batch_size",
-            "steps",
-        ):
+        if isinstance(self.adam_betas, list):
+            self.adam_betas = tuple(self.adam_betas)
+        self.validate()
+
+    def validate(self) -> None:
+        """Every field's type and range, before a run writes anything (each error names the field and the fix)."""
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value, kind = getattr(self, f.name), hints[f.name]
+            ok = {int: isinstance(value, int) and not isinstance(value, bool),
+                  float: isinstance(value, (int, float)) and not isinstance(value, bool),
+                  str: isinstance(value, str)}.get(kind)
+            if kind == tuple[float, float]:
+                ok = isinstance(value, tuple) and len(value) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            elif kind == list[int]:
+                ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            if not ok:
+                raise ChaoslibError(f"{f.name}={value!r} has the wrong type; give {_type_name(kind)}.")
+        for name in ("hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size", "embedding_size",
+                     "max_position_embeddings", "n_tokens", "batch_size", "grad_accum", "steps", "max_ngram",
+                     "eval_every", "eval_batches", "save_every"):
             if getattr(self, name) < 1:
                 raise ChaoslibError(f"{name}={getattr(self, name)}; give a positive integer.")
+        ranges = {  # name: (low, high, low inclusive)
+            "lr": (0.0, 1.0, False), "initializer_range": (0.0, math.inf, False), "mask_budget": (0.0, 1.0, False),
+            "weight_decay": (0.0, math.inf, True), "grad_clip": (0.0, math.inf, True),
+        }
+        for name, (low, high, inclusive) in ranges.items():
+            value = getattr(self, name)
+            if not (low <= value if inclusive else low < value) or not value < high or not math.isfinite(value):
+                bounds = f"{'[' if inclusive else '('}{low:g}, {high:g})"
+                raise ChaoslibError(f"{name}={value!r} is outside {bounds}; give a value in that range.")
+        if not all(0.0 <= b < 1.0 for b in self.adam_betas):
+            raise ChaoslibError(f"adam_betas={self.adam_betas}; each beta must lie in [0, 1).")
+        for name in ("warmup_steps", "max_documents", "seed"):
+            if getattr(self, name) < 0:
+                raise ChaoslibError(f"{name}={getattr(self, name)}; give an integer >= 0.")
+        if any(s < 0 for s in self.checkpoint_steps):
+            raise ChaoslibError(f"checkpoint_steps={self.checkpoint_steps}; steps are >= 0.")
         if self.hidden_size % self.num_attention_heads:
             raise ChaoslibError(
                 f"hidden_size={self.hidden_size} is not a multiple of num_attention_heads={self.num_attention_heads}."
@@ -111,6 +145,23 @@ class PretrainConfig:
             raise ChaoslibError(
                 f"n_tokens={self.n_tokens} exceeds max_position_embeddings={self.max_position_embeddings}."
             )
+        if self.hidden_act not in ("gelu_new", "gelu", "relu"):
+            raise ChaoslibError(f"hidden_act={self.hidden_act!r}; use 'gelu_new' (ALBERT v2), 'gelu' or 'relu'.")
+
+    @classmethod
+    def field_value(cls, name: str, text: str):
+        """A command-line ``--set NAME=TEXT``: JSON for numbers and lists, the bare text for a string field."""
+        hints = {f.name: typing.get_type_hints(cls)[f.name] for f in fields(cls)}
+        if name not in hints:
+            raise ChaoslibError(f"--set {name}=...: {name!r} is not a PretrainConfig field; known: {sorted(hints)}.")
+        if hints[name] is str and not text.startswith('"'):
+            return text
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ChaoslibError(
+                f"--set {name}={text}: the value is not {_type_name(hints[name])} (JSON: 0.001, 500, [0.9, 0.98])."
+            ) from err
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, **overrides) -> PretrainConfig:
@@ -123,12 +174,15 @@ class PretrainConfig:
         else:
             values = json.loads(text)
         known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
+        unknown = (set(values) | set(overrides)) - known
         if unknown:
             raise ChaoslibError(
                 f"unknown pretraining config keys {sorted(unknown)} in {path}; known: {sorted(known)}."
             )
-        return cls(**{**values, **overrides})
+        try:
+            return cls(**{**values, **overrides})
+        except ChaoslibError as err:
+            raise ChaoslibError(f"{path}: {err}") from None
 
     def albert_config(self, vocab_size: int) -> AlbertConfig:
         return AlbertConfig(
@@ -159,6 +213,10 @@ class PretrainConfig:
         return sorted({s for s in steps if s >= first_step} | {first_step, self.steps})
 
 
+def _type_name(kind) -> str:
+    return {int: "an integer", float: "a number", str: "a string"}.get(kind, str(kind).replace("typing.", ""))
+
+
 def log_spaced_steps(total: int, first: int = 16) -> list[int]:
     """Step 0, powers of two from ``first`` below ``total``, and ``total``."""
     steps, s = [0], first
@@ -178,6 +236,13 @@ def build_model(config: PretrainConfig, vocab_size: int) -> AlbertForPreTraining
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return AlbertForPreTraining(config.albert_config(vocab_size))
+
+
+def pretraining_tokenizer(config: PretrainConfig, data_dir: str | os.PathLike | None = None):
+    """The tokenizer a run trains with (``config.tokenizer``: ALBERT's, or a vocabulary shipped with chaoslib)."""
+    if not config.tokenizer:
+        return load_tokenizer(data_dir=data_dir)
+    return load_tokenizer(vocabulary_folder(config.tokenizer))
 
 
 def resolve_init(init_from: str) -> Path:
@@ -302,12 +367,22 @@ def pretrain(
     state is saved first, so the next call continues.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    # everything that can be checked is checked before the run folder gets a config: a refused start
+    # leaves nothing behind, so the corrected command runs in the same folder
+    config.validate()
     device = resolve_device(device)
-    tokenizer = load_tokenizer(data_dir=data_dir)
+    tokenizer = pretraining_tokenizer(config, data_dir)
+    if config.init_from:
+        resolve_init(config.init_from)
     if (run_dir / "config.json").exists():
         _check_same_config(run_dir, config)
-    else:
+    train_corpus = load_corpus(
+        tokenizer, config.corpus, config.train_split, data_dir, cache_dir=run_dir.parent,
+        max_documents=config.max_documents,
+    )
+    eval_corpus = load_corpus(tokenizer, config.corpus, config.eval_split, data_dir, cache_dir=run_dir.parent)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "config.json").exists():
         write_json(
             run_dir / "config.json",
             {
@@ -316,11 +391,6 @@ def pretrain(
                 "threads": torch.get_num_threads(),
             },
         )
-    train_corpus = load_corpus(
-        tokenizer, config.corpus, config.train_split, data_dir, cache_dir=run_dir.parent,
-        max_documents=config.max_documents,
-    )
-    eval_corpus = load_corpus(tokenizer, config.corpus, config.eval_split, data_dir, cache_dir=run_dir.parent)
     sampler = SOPSampler(
         train_corpus, config.n_tokens, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     )
