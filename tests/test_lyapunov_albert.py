@@ -179,3 +179,23 @@ def test_spectrum_runs_on_the_real_state_size():
     two = local_exponents(F.step, x0, eps=1e-6, tau=2, n_steps=2, seed=1)
     assert torch.isfinite(spectrum.exponents).all()
     assert abs(two.exponents[0, 0].item() - spectrum.exponents[0, 0].item()) < 1e-5
+
+
+def test_the_first_window_of_an_untrained_network_is_the_first_layernorms_rescaling():
+    """SPEC 6's artefact, measured: an UNTRAINED albert-wikitext2-sized network (transformers' init) has a clearly
+    positive lambda_0 when x(0) is perturbed (the first LayerNorm rescales the perturbation by about
+    gamma / std(x(0)) once), and every window contracts when x(1) is perturbed. The rescaling predicts the size:
+    ln(||LN-normalised separation|| / eps) / tau ~ ln(1 / std(x(0))) / tau."""
+    from chaoslib.data.corpus import dynamics_inputs
+
+    model, _ = load_albert("albert-wikitext2", weights="random", init="hf", seed=0)
+    albert = AlbertMap(model)
+    encoded_inputs, _ = dynamics_inputs(load_tokenizer(), 6, 32, seed=0)
+    x0 = albert.embed(encoded_inputs)
+    authors = local_exponents(albert.step, x0, eps=1e-2, tau=10, n_steps=50, perturb_at=0)
+    corrected = local_exponents(albert.step, x0, eps=1e-2, tau=10, n_steps=50, perturb_at=1)
+    predicted = math.log(1 / float(x0.std(-1).mean())) / 10
+    assert authors.mean()[0].item() == pytest.approx(predicted, rel=0.25)
+    assert authors.mean()[0].item() > 0.1
+    assert (corrected.exponents < 0).all(), corrected.mean()
+    assert corrected.steps.tolist() == [11, 21, 31, 41, 51]

@@ -212,3 +212,17 @@ def test_bad_parameters_name_the_fix():
         lyapunov_spectrum(lambda x: x, x0, k=1, n_steps=10, window=3)
     with pytest.raises(ChaoslibError, match="k=3"):
         lyapunov_spectrum(lambda x: x, x0, k=3, n_steps=10)
+
+
+def test_perturbing_a_later_state_is_the_same_estimate_started_one_step_later():
+    """perturb_at=k equals perturb_at=0 started from x(k) (a second computation), with the window ends
+    shifted by k; on the logistic map both still give ln 2."""
+    logistic = LogisticMap(4.0)
+    x0 = logistic.initial_states(200, seed=0)
+    late = local_exponents(logistic, x0, eps=1e-9, tau=1, n_steps=400, perturb_at=1)
+    direct = local_exponents(logistic, logistic(x0), eps=1e-9, tau=1, n_steps=400)
+    assert torch.equal(late.exponents, direct.exponents)
+    assert late.steps.tolist() == [s + 1 for s in direct.steps.tolist()] and late.perturb_at == 1
+    assert late.exponents.mean().item() == pytest.approx(LN2, rel=0.02)
+    with pytest.raises(ChaoslibError, match="perturb_at"):
+        local_exponents(logistic, x0, perturb_at=-1)

@@ -1,8 +1,9 @@
 """ALBERT tokenizer and fixed-length encoding: ``[CLS] A [SEP] (B [SEP])`` padded with ``<pad>``.
 
 The tokenizer lower-cases and strips accents (ALBERT's normaliser). Its vocabulary is checked
-to be the real 30000-piece SentencePiece model, because a wrongly built ALBERT tokenizer
-silently ends up with only the five special pieces.
+to hold every piece of its SentencePiece model (ALBERT's 30000, or a vocabulary trained here, see
+:mod:`chaoslib.data.vocabulary`), because a wrongly built ALBERT tokenizer silently ends up with
+only the five special pieces; ALBERT's special pieces must sit at ALBERT's ids 0..4.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chaoslib.settings import data_dir as resolve_data_dir
 
 ALBERT_VOCAB_SIZE = 30000
 ALBERT_MAX_TOKENS = 512
+SPECIAL_PIECES = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")  # at ids 0..4, as in ALBERT's model
 
 
 @dataclass
@@ -49,23 +51,43 @@ class Encoded:
 def load_tokenizer(source: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None):
     """The ALBERT tokenizer from a local folder (spiece.model / tokenizer.json) or a hub id.
 
-    ``source=None`` uses ``<data_dir>/albert``, the offline copy.
+    ``source=None`` uses ``<data_dir>/albert``, the offline copy (ALBERT's 30000 pieces). A folder may
+    hold another SentencePiece vocabulary with ALBERT's special pieces at ids 0..4 (the trained-depth
+    series' 8000 pieces): its size is checked against its own SentencePiece model.
     """
     if source is None:
         source = resolve_data_dir(data_dir) / "albert"
+    expected = ALBERT_VOCAB_SIZE
     if isinstance(source, os.PathLike) or Path(str(source)).exists():
         folder = Path(source)
         if not ((folder / "spiece.model").exists() or (folder / "tokenizer.json").exists()):
             raise DataNotFound(f"tokenizer folder {folder} holds neither spiece.model nor tokenizer.json.")
         tokenizer = AlbertTokenizer.from_pretrained(str(folder))
+        if (folder / "spiece.model").exists():
+            import sentencepiece
+
+            expected = sentencepiece.SentencePieceProcessor(model_file=str(folder / "spiece.model")).get_piece_size()
     else:
         tokenizer = AlbertTokenizer.from_pretrained(str(source))
-    if len(tokenizer) != ALBERT_VOCAB_SIZE:
+    if len(tokenizer) != expected:
         raise ChaoslibError(
-            f"the tokenizer from {source} has {len(tokenizer)} pieces, not ALBERT's {ALBERT_VOCAB_SIZE}: "
-            "it was built without its SentencePiece vocabulary. Point tokenizer_source at a folder with spiece.model."
+            f"the tokenizer from {source} has {len(tokenizer)} pieces, not the {expected} of its SentencePiece "
+            "model: it was built without its vocabulary. Point the tokenizer at a folder with spiece.model."
         )
+    check_special_ids(tokenizer, str(source))
     return tokenizer
+
+
+def check_special_ids(tokenizer, source: str) -> None:
+    """ALBERT's special pieces must sit at ALBERT's ids: the embeddings and every sampler rely on them."""
+    found = tokenizer.convert_ids_to_tokens(list(range(len(SPECIAL_PIECES))))
+    if tuple(found) != SPECIAL_PIECES:
+        raise ChaoslibError(f"the vocabulary {source} has {found} at ids 0..4, not ALBERT's {list(SPECIAL_PIECES)}.")
+    named = (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id,
+             tokenizer.mask_token_id)
+    if named != tuple(range(len(SPECIAL_PIECES))):
+        raise ChaoslibError(f"the tokenizer from {source} names its special tokens at ids {named}, not 0..4.")
+
 
 
 def encode(

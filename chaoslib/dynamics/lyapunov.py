@@ -13,6 +13,14 @@ independently (ALBERT's ``AlbertMap.step``, the toy maps of :mod:`chaoslib.dynam
 
 Windows are counted from 0: ``lambda_0`` covers steps 0..tau, ``lambda_k`` covers steps
 k*tau..(k+1)*tau (SPEC 3 calls the first one ``lambda_0``).
+
+Where the perturbation starts (``perturb_at``). The authors perturb ``x(0)``, the embedding
+projection's output, which no LayerNorm has normalised: the first step's LayerNorm then rescales the
+perturbation by about ``gamma / std(x(0))`` once, so ``lambda_0`` carries a one-off rescaling that even
+an untrained network shows. ``perturb_at=1`` perturbs ``x(1)`` instead (the state after one step,
+already normalised): window ``k`` then covers steps ``1 + k*tau .. 1 + (k+1)*tau``, and the chaos
+length still counts the steps of the unbroken run of non-contracting windows (the same formula), so
+the two protocols' lengths differ by at most that one step.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ class LocalExponents:
         resolution: (batch,) float_eps * max_t ||x(t)|| / eps over x(0) and the window ends: the
             relative rounding of d_k (ALBERT's state grows after the first LayerNorm).
         collapsed: (batch, n_windows) True where the copies merged (separation exactly 0).
+        perturb_at: the step whose state was perturbed (0: x(0), the authors' protocol).
     """
 
     exponents: torch.Tensor
@@ -63,6 +72,7 @@ class LocalExponents:
     n_steps: int
     resolution: torch.Tensor = field(repr=False)
     collapsed: torch.Tensor = field(repr=False)
+    perturb_at: int = 0
 
     @property
     def n_windows(self) -> int:
@@ -147,6 +157,7 @@ def local_exponents(
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
     progress: bool = False,
+    perturb_at: int = 0,
 ) -> LocalExponents:
     """Local Lyapunov exponents by two trajectories with renormalisation (SPEC 2.2).
 
@@ -160,12 +171,17 @@ def local_exponents(
         dtype: cast ``x0`` to this dtype (the map must accept it); default: x0's dtype.
         batch_size: inputs per call (each doubled by its copy); default all at once.
         progress: show a progress bar over windows.
+        perturb_at: unperturbed steps before the perturbation: 0 perturbs ``x0`` (the authors' protocol),
+            1 perturbs ``step(x0)`` (removes the first LayerNorm's one-off rescaling, see the module
+            docstring); the windows then start at that step.
 
     Returns:
         :class:`LocalExponents` with ``exponents`` (batch, n_steps // tau) on the CPU, float64.
     """
     if eps <= 0:
         raise ChaoslibError(f"eps={eps}: the perturbation size must be positive.")
+    if isinstance(perturb_at, bool) or not isinstance(perturb_at, int) or perturb_at < 0:
+        raise ChaoslibError(f"perturb_at={perturb_at!r}: give the number of steps before the perturbation (0 or 1).")
     _check_window(tau, n_steps)
     if dtype is not None:
         from chaoslib.settings import resolve_dtype
@@ -175,6 +191,8 @@ def local_exponents(
         raise ChaoslibError(
             f"x0 has dtype {x0.dtype}; pass floating-point initial states (e.g. AlbertMap.embed)."
         )
+    for _ in range(perturb_at):  # the reference state the perturbation starts from
+        x0 = step(x0)
     n = x0.shape[0]
     batch_size = n if batch_size is None else int(batch_size)
     if batch_size < 1:
@@ -194,8 +212,8 @@ def local_exponents(
         bar.close()
     # the state's norm can grow along the run (ALBERT's LayerNorm): warn now if x(0) looked fine
     resolution = _check_resolution(max_norm, x0.dtype, eps, warn=bool(initial.max() <= RESOLUTION_WARNING))
-    steps = torch.arange(1, n_windows + 1) * tau
-    return LocalExponents(exponents, steps, float(eps), int(tau), int(n_steps), resolution, collapsed)
+    steps = perturb_at + torch.arange(1, n_windows + 1) * tau
+    return LocalExponents(exponents, steps, float(eps), int(tau), int(n_steps), resolution, collapsed, perturb_at)
 
 
 def _two_trajectories(
@@ -351,6 +369,7 @@ def network_exponents(
     executor: str = "local",
     ray_address: str | None = None,
     store_dir: str | os.PathLike | None = None,
+    perturb_at: int = 0,
 ):
     """Local exponents and chaos lengths of several networks on the same inputs.
 
@@ -364,11 +383,12 @@ def network_exponents(
             task per network, see :mod:`chaoslib.sweep`); ray_address: the cluster (None: local Ray).
         store_dir: keep each finished network's result there; a rerun skips them (the builders must
             describe themselves, as :class:`AlbertNetwork` does).
+        perturb_at: 0 perturbs x(0) (the authors' protocol), 1 perturbs x(1) (see :func:`local_exponents`).
 
     Returns:
         ``xarray.Dataset`` with ``exponent`` (network, sample, window), ``chaos_length`` and
         ``censored`` (network, sample), ``mean_exponent`` (network, window); coordinate ``step``
-        (window) is the end step of each window; attrs eps, tau, n_steps, seed.
+        (window) is the end step of each window; attrs eps, tau, n_steps, seed, perturb_at.
     """
     import xarray as xr
 
@@ -380,6 +400,8 @@ def network_exponents(
     parameters = dict(
         eps=float(eps), tau=int(tau), n_steps=int(n_steps), seed=int(seed), batch_size=batch_size
     )
+    if perturb_at:  # absent for the authors' protocol, so the trials stored before this option keep their keys
+        parameters["perturb_at"] = int(perturb_at)
     results = run_networks(
         "network_exponents",
         networks,
@@ -400,9 +422,10 @@ def network_exponents(
         coords={
             "network": list(networks),
             "window": np.arange(n_windows),
-            "step": ("window", (np.arange(n_windows) + 1) * tau),
+            "step": ("window", int(perturb_at) + (np.arange(n_windows) + 1) * tau),
         },
-        attrs={"eps": float(eps), "tau": int(tau), "n_steps": int(n_steps), "seed": int(seed)},
+        attrs={"eps": float(eps), "tau": int(tau), "n_steps": int(n_steps), "seed": int(seed),
+               "perturb_at": int(perturb_at)},
     )
     finite = np.where(np.isfinite(ds.exponent), ds.exponent, np.nan)
     ds["mean_exponent"] = (("network", "window"), np.nanmean(finite, axis=1))
@@ -420,6 +443,7 @@ def _exponents_trial(step: Map, x0: torch.Tensor, settings: dict, progress: bool
         seed=settings["seed"],
         batch_size=settings["batch_size"],
         progress=progress,
+        perturb_at=settings.get("perturb_at", 0),
     )
     length, censored = result.chaos_length()
     return {"exponent": result.exponents, "chaos_length": length, "censored": censored}

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from chaoslib.data.corpus import detokenize_wikitext, split_sentences
-from chaoslib.data.tokenization import Encoded
+from chaoslib.data.tokenization import ALBERT_VOCAB_SIZE, Encoded
 from chaoslib.errors import ChaoslibError
 from chaoslib.settings import data_file
 
@@ -121,6 +121,8 @@ def load_corpus(
     ``max_documents``: keep only the first n documents (0: all). The token ids are cached in ``cache_dir``.
     """
     label = f"{corpus}-{split}".replace("/", "_").replace(":", "_") + (f"-first{max_documents}" if max_documents else "")
+    if len(tokenizer) != ALBERT_VOCAB_SIZE:  # another vocabulary: other ids (ALBERT's cache keeps its old name)
+        label += f"-vocab{len(tokenizer)}"
     path = Path(cache_dir) / f"pretrain_corpus__{label}.pt" if cache_dir is not None else None
     if path is not None and path.exists():
         data = torch.load(path, weights_only=True)
