@@ -44,6 +44,15 @@ def main(argv: list[str] | None = None) -> None:
     diag.add_argument("--ray-address")
     diag.add_argument("--threads", type=int)
     diag.add_argument("--data-dir")
+    series = sub.add_parser("series", help="train, diagnose and ship one network of the trained-depth series")
+    series.add_argument("--depth", type=int, required=True, help="L: layer applications in pretraining")
+    series.add_argument("--seed", type=int, required=True)
+    series.add_argument("--runs", default="runs/series", help="the folder of the series' run folders")
+    series.add_argument("--device", default="auto")
+    series.add_argument("--threads", type=int)
+    series.add_argument("--stop-after", type=int, help="leave after this many steps of this call (state saved)")
+    series.add_argument("--force", action="store_true", help="train and ship again a network already shipped")
+    series.add_argument("--data-dir")
     args = parser.parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
@@ -57,6 +66,12 @@ def main(argv: list[str] | None = None) -> None:
         run_diagnostics(args.run_dir, args.out, settings_from_dict(overrides), executor=args.executor,
                         ray_address=args.ray_address, data_dir=args.data_dir,
                         command="python -m chaoslib.pretraining " + shlex.join(sys.argv[1:]))
+    if args.command == "series":
+        from chaoslib.pretraining.series import train_diagnose_ship
+
+        shipped = train_diagnose_ship(args.depth, args.seed, args.runs, args.device, args.data_dir, args.stop_after,
+                                      args.force)
+        print(shipped or "stopped before the last step; rerun the same command to continue")
     if args.command == "evaluate":
         from chaoslib.pretraining.checkpoint import evaluate_checkpoint
 

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from chaoslib.data.masking import NGramMasking
+from chaoslib.data.masking import IGNORE_INDEX, NGramMasking
+from chaoslib.data.tokenization import Encoded
 from chaoslib.pretraining.data import SOPSampler, TokenisedCorpus
 from chaoslib.pretraining.objective import pretraining_objective
 
@@ -102,3 +103,31 @@ def baselines(train: TokenisedCorpus, vocab_size: int, batches) -> Baselines:
 
 def nats_to_perplexity(nats: float) -> float:
     return math.exp(nats)
+
+
+@torch.no_grad()
+def mlm_accuracy_by_depth(model, batches, max_depth: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked-token accuracy and loss of the network's own MLM head after 1..``max_depth`` applications of the
+    shared layer, in one pass (the state at depth t is the state at depth t - 1 advanced by one step).
+
+    model: an ``AlbertForPreTraining`` (or any model with ``.albert`` and ``.predictions``); batches: as
+    :func:`eval_batches` (normal attention masks, every selected position shown as ``[MASK]``).
+    Returns (max_depth,) accuracy and (max_depth,) loss in nats, pooled over the masked positions.
+    """
+    from chaoslib.model.albert_map import AlbertMap
+
+    albert_map = AlbertMap(model)
+    correct = torch.zeros(max_depth, dtype=torch.float64)
+    loss = torch.zeros(max_depth, dtype=torch.float64)
+    total = 0
+    for sop, mask in batches:
+        x = albert_map.embed(Encoded(mask.input_ids, sop.encoded.token_type_ids, sop.encoded.attention_mask))
+        selected = mask.labels != IGNORE_INDEX
+        targets = mask.labels[selected]
+        for depth in range(max_depth):
+            x = albert_map.step(x, sop.encoded.attention_mask)
+            logits = model.predictions(x[selected]).double()
+            correct[depth] += float((logits.argmax(-1) == targets).sum())
+            loss[depth] += float(torch.nn.functional.cross_entropy(logits, targets, reduction="sum"))
+        total += int(targets.numel())
+    return correct / total, loss / total
