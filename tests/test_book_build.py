@@ -4,6 +4,7 @@ each way of building it works as typed: `jupyter-book build book`, the workflows
 from __future__ import annotations
 
 import hashlib
+import json
 import importlib.util
 import io
 import shutil
@@ -324,3 +325,79 @@ def test_launch_buttons_open_colab_and_binder():
     buttons = config.get("launch_buttons", {})
     assert buttons.get("colab_url") and buttons.get("binderhub_url"), buttons
     assert config["repository"]["url"] and config["repository"]["path_to_book"] == "notebooks"
+
+
+def test_a_failed_run_never_replaces_the_last_good_page(tiny_book):
+    pages = tiny_book({"ch1": (FIGURE,)})
+    book.execute("offline")
+    good = (pages / "ch1.ipynb").read_bytes()
+    tiny_book({"ch1": (FIGURE, "raise RuntimeError('boom')")})
+    with pytest.raises(book.BuildError, match=r"ch1.*boom.*_build/executing/ch1.ipynb"):
+        book.execute("offline")
+    assert (pages / "ch1.ipynb").read_bytes() == good
+    assert (pages / "_build" / "executing" / "ch1.ipynb").exists()  # the failed run, kept to inspect
+
+
+def test_a_wrong_data_folder_stops_the_build_at_once_and_leaves_every_page(tmp_path):
+    """`CHAOSLIB_DATA=/nonexistent make book`: the preflight names the fix before anything executes."""
+    before = {p: p.read_bytes() for p in (ROOT / "book").glob("*.ipynb")}
+    env = {**__import__("os").environ, "CHAOSLIB_DATA": str(tmp_path / "nonexistent"), "HF_HUB_OFFLINE": "1"}
+    started = __import__("time").perf_counter()
+    done = subprocess.run([sys.executable, "-m", "chaoslib.book", "build", "--no-pdf"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and __import__("time").perf_counter() - started < 60
+    assert "nothing was executed" in done.stderr and "CHAOSLIB_DATA" in done.stderr, done.stderr[-2000:]
+    assert "[execute]" not in done.stdout
+    assert {p: p.read_bytes() for p in (ROOT / "book").glob("*.ipynb")} == before
+
+
+def test_jupyter_book_refuses_a_notebook_holding_an_error(tmp_path):
+    from sphinx.errors import ConfigError
+
+    from chaoslib.book import sphinx_guard
+
+    (tmp_path / "notebooks").mkdir()
+    src = tmp_path / "book"
+    src.mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nparts:\n  - chapters:\n      - file: ch1\n")
+    (src / "intro.md").write_text("# Intro\n")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1/0")
+    cell.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]
+    nb.cells = [cell]
+    nbformat.write(nb, src / "ch1.ipynb")
+    app = type("App", (), {"srcdir": str(src)})()
+    config = type("Config", (), {"external_toc_path": str(tmp_path / "_toc.yml")})()
+    with pytest.raises(ConfigError, match="ch1.ipynb: ZeroDivisionError: division by zero"):
+        sphinx_guard._check(app, config)
+    cell.outputs = []
+    nbformat.write(nb, src / "ch1.ipynb")
+    sphinx_guard._check(app, config)  # a clean page passes
+
+
+@pytest.mark.slow
+def test_the_readmes_rerun_recipe_leaves_the_books_results_byte_identical(tmp_path):
+    """`papermill notebooks/02_exponents.ipynb out.ipynb -p n_steps ... -p n_samples ...` (the README's recipe,
+    at a size a test affords) writes into an exploration folder of its own, never into results/<profile>/."""
+    import os
+
+    results = tmp_path / "results"
+    book_results = results / "offline"
+    (book_results / "targets").mkdir(parents=True)
+    (book_results / "targets" / "R1.json").write_text('{"holds": true, "measured": "the published value"}')
+    (book_results / "exponents").mkdir()
+    (book_results / "exponents" / "numbers.json").write_text('{"exp_T": 500}')
+    before = {p: p.read_bytes() for p in book_results.rglob("*") if p.is_file()}
+    env = {**os.environ, "CHAOSLIB_RESULTS": str(results), "HF_HUB_OFFLINE": "1"}
+    env.pop("MPLBACKEND", None)
+    cmd = [str(VENV_BIN / "papermill"), "notebooks/02_exponents.ipynb", str(tmp_path / "out.ipynb"),
+           "-p", "n_steps", "20", "-p", "n_samples", "2", "-p", "tau", "10",
+           "-p", "spectrum_samples", "1", "-p", "spectrum_steps", "10", "-p", "sensitivity_samples", "1",
+           "-y", "{comparison_seeds: [1], sensitivity_eps: [0.01]}", "-p", "device", "cpu", "-k", "python3"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {p: p.read_bytes() for p in book_results.rglob("*") if p.is_file()} == before
+    explored = list((results / "explore" / "offline").glob("exponents-*"))
+    assert len(explored) == 1 and (explored[0] / "targets" / "R1.json").exists()
+    assert json.loads((explored[0] / "parameters.json").read_text())["n_steps"] == 20
+    assert str(explored[0]) in (tmp_path / "out.ipynb").read_text()  # the run says where its results went

@@ -199,3 +199,28 @@ def test_the_first_window_of_an_untrained_network_is_the_first_layernorms_rescal
     assert authors.mean()[0].item() > 0.1
     assert (corrected.exponents < 0).all(), corrected.mean()
     assert corrected.steps.tolist() == [11, 21, 31, 41, 51]
+
+
+def test_a_bad_setting_is_refused_once_before_any_network_is_built():
+    built = []
+
+    def builder():
+        built.append(1)
+        raise AssertionError("no network should be built")
+
+    with pytest.raises(ChaoslibError, match="n_steps=95 must be a positive multiple of tau=10"):
+        network_exponents({f"net{i}": builder for i in range(11)}, eps=1e-2, tau=10, n_steps=95)
+    assert built == []
+
+
+def test_trials_failing_alike_are_reported_once():
+    from chaoslib.sweep.engine import SweepFailed, run_sweep
+
+    def trial(settings):
+        raise ValueError("the same bad setting")
+
+    with pytest.raises(SweepFailed) as failed:
+        run_sweep([{"i": i} for i in range(11)], trial)
+    message = str(failed.value)
+    assert "11 trials failed with: ValueError: the same bad setting" in message
+    assert message.count("the same bad setting") == 1

@@ -24,8 +24,17 @@ hashes the contents (not the times) of
 The key and its parts are written into the executed notebook's metadata (``chaoslib.cache``), so
 the next build compares against what produced the page it would show. The summary pages
 (:data:`SUMMARY_PAGES`) read the other chapters' results: they execute again whenever any chapter
-does, and their key includes every chapter's key. ``--force`` (``make book FORCE=1``) executes
-everything. A failed execution leaves no key, so it is retried.
+does, and their key includes every chapter's key and the result files they read (``results``: every
+JSON file of the profile's results folder, so a chapter re-executed alone still updates them).
+``--force`` (``make book FORCE=1``) executes everything.
+
+Safety. Before anything executes, :func:`preflight` checks what the chapters need (the data folder for
+the offline profile, every shipped checkpoint against its card) and stops naming the fix. A notebook
+executes into ``book/_build/executing/`` and replaces ``book/<name>.ipynb`` only when it succeeded, so a
+failed run never destroys the last good page (the failed notebook stays there for inspection, and it
+leaves no key, so it is retried). The book's own results folder (``results/<profile>/``) is passed to
+every notebook as ``results_dir``: a chapter run any other way writes to an exploration folder of its
+own (:func:`chaoslib.book.chapter.exploration_dir`), so reruns never change the published results.
 
     python -m chaoslib.book build --profile offline            # HTML, and the PDF where TeX is installed
     python -m chaoslib.book build --require-pdf                # CI: no TeX is an error
@@ -332,13 +341,54 @@ def execute(
             os.environ["MPLBACKEND"] = backend
 
 
-def _run_notebook(name: str, params: dict) -> None:
-    """papermill: notebooks/<name>.ipynb with ``params`` into book/<name>.ipynb (tests replace it)."""
+def book_results_dir(profile: str) -> str:
+    """The ``results_dir`` the book's own runs get: ``results/<profile>`` relative to notebooks/ (so no machine
+    path enters the provenance), or absolute where ``$CHAOSLIB_RESULTS`` puts it outside the checkout."""
+    from chaoslib.book.chapter import default_results_dir
+
+    target = default_results_dir(profile).resolve()
+    if target.is_relative_to(REPO_ROOT.resolve()):
+        return os.path.relpath(target, NOTEBOOKS.resolve())
+    return str(target)
+
+
+def results_hash(profile: str) -> str:
+    """Digest of the JSON files of the profile's results folder (targets, provenance, glued numbers)."""
+    from chaoslib.book.chapter import default_results_dir
+
+    folder = default_results_dir(profile)
+    files = [p for p in folder.rglob("*.json") if p.is_file()] if folder.is_dir() else []
+    return hash_files(files, folder) if files else _hash_text("no results")
+
+
+def preflight(profile: str) -> None:
+    """What every chapter needs, checked before anything executes: the offline data folder, and each shipped
+    checkpoint against its card's SHA-256. Raises :class:`BuildError` naming the fix."""
+    from chaoslib.errors import ChaoslibError, DataNotFound
+    from chaoslib.model.configs import SHIPPED_NAMES, shipped_checkpoint, verify_checkpoint
+
+    problems = []
+    if profile == "offline":
+        try:
+            data_dir()
+        except DataNotFound as err:
+            problems.append(str(err))
+    for name in SHIPPED_NAMES:
+        try:
+            verify_checkpoint(shipped_checkpoint(name))
+        except ChaoslibError as err:
+            problems.append(str(err))
+    if problems:
+        raise BuildError("nothing was executed; fix this first:\n  " + "\n  ".join(problems))
+
+
+def _run_notebook(name: str, params: dict, output: Path) -> None:
+    """papermill: notebooks/<name>.ipynb with ``params`` into ``output`` (tests replace it)."""
     import papermill
 
     papermill.execute_notebook(
         str(NOTEBOOKS / f"{name}.ipynb"),
-        str(BOOK / f"{name}.ipynb"),
+        str(output),
         parameters=params,
         cwd=str(NOTEBOOKS),
         kernel_name="python3",
@@ -347,6 +397,7 @@ def _run_notebook(name: str, params: dict) -> None:
 
 
 def _execute_all(names: list[str], profile: str, force: bool, log: Log) -> dict[str, float]:
+    preflight(profile)
     for name in names:
         params = profile_parameters(profile, name)
         undeclared = set(params) - declared_parameters(NOTEBOOKS / f"{name}.ipynb")
@@ -374,7 +425,7 @@ def _execute_all(names: list[str], profile: str, force: bool, log: Log) -> dict[
         **keys,
     }
     for name in summaries:
-        parts = cache_parts(name, profile, chapter_keys=all_keys)
+        parts = {**cache_parts(name, profile, chapter_keys=all_keys), "results": results_hash(profile)}
         if force:
             reason = "forced"
         elif timings:
@@ -401,21 +452,25 @@ def _execute_one(
         return
     log(f"[cache] {name}: execute ({reason})")
     tic, failed = time.perf_counter(), False
+    executing = BOOK / "_build" / "executing" / f"{name}.ipynb"
+    executing.parent.mkdir(parents=True, exist_ok=True)
+    executing.unlink(missing_ok=True)
+    params = {**profile_parameters(profile, name), "results_dir": book_results_dir(profile)}
     try:
-        _run_notebook(name, profile_parameters(profile, name))
+        _run_notebook(name, params, executing)
     except Exception as err:  # keep going so one run reports every failing notebook
         last_line = str(err).strip().splitlines()[-1] if str(err).strip() else ""
-        failures.append(f"{name}: {type(err).__name__}: {last_line}")
+        failures.append(f"{name}: {type(err).__name__}: {last_line} (the failed run: {executing.relative_to(BOOK)})")
         failed = True
     timings[name] = time.perf_counter() - tic
     log(f"[execute] {name}: {timings[name]:.0f} s{' (FAILED)' if failed else ''}")
-    executed = BOOK / f"{name}.ipynb"
     if failed:
         return
-    if name not in SUMMARY_PAGES and image_count(executed) == 0:
+    if name not in SUMMARY_PAGES and image_count(executing) == 0:
         failures.append(f"{name}: executed but produced no figure")
         return
-    stamp_cache(executed, profile, parts)
+    stamp_cache(executing, profile, parts)
+    os.replace(executing, BOOK / f"{name}.ipynb")  # only a successful run replaces the page
 
 
 def set_reads(name: str, patterns: list[str]) -> None:
@@ -468,6 +523,10 @@ def _jupyter_book(*args: str) -> None:
         sys.stderr.write(result.stderr[-8000:])
         raise BuildError(f"jupyter-book {' '.join(args) or 'html'} failed (exit {result.returncode}).")
     warnings = [line for line in (result.stdout + result.stderr).splitlines() if "WARNING" in line]
+    if warnings:  # shown, not hidden: each is something a reader may meet on the page
+        print(f"[render] {len(warnings)} warnings from jupyter-book {' '.join(args)}:")
+        for line in warnings:
+            print(f"  {line}")
     # myst-nb's glue warnings (a missing or duplicate key) and unreadable images; not any warning whose file
     # path happens to contain "glue" (chaoslib/tasks/glue_*.py docstrings)
     fatal = [w for w in warnings if "[mystnb.glue]" in w or "glue key" in w or "image file not readable" in w.lower()]

@@ -39,9 +39,22 @@ from chaoslib.store import save_dataset, write_json
 
 
 def default_results_dir(profile: str) -> Path:
-    """``<results root>/<profile>``: ``$CHAOSLIB_RESULTS``, else ``<repo>/results`` in a checkout, else
-    ``./results`` (an installed chaoslib never writes into site-packages)."""
+    """The book's results of ``profile``: ``<results root>/<profile>``, where the root is
+    ``$CHAOSLIB_RESULTS``, else ``<repo>/results`` in a checkout, else ``./results`` (an installed chaoslib
+    never writes into site-packages). Only the book build writes here (it passes this folder as
+    ``results_dir``); the summary pages read it."""
     return results_root() / profile
+
+
+def exploration_dir(profile: str, name: str, parameters: dict) -> Path:
+    """Where a chapter run outside the book build writes: ``<results root>/explore/<profile>/<name>-<key>``,
+    the key a digest of the run's parameters, so that reruns with other settings never touch the book's
+    results and the same settings find the same folder."""
+    import hashlib
+    import json
+
+    key = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return results_root() / "explore" / profile / f"{name}-{key}"
 
 
 class Chapter:
@@ -50,7 +63,9 @@ class Chapter:
     Args:
         name: the chapter's results folder name (e.g. ``"trajectories"``).
         profile: ``"offline"`` or ``"paper"``.
-        results_dir: the profile's results folder (default :func:`default_results_dir`).
+        results_dir: the results folder; the book build passes the profile's (:func:`default_results_dir`).
+            None (a notebook run by hand, papermill, Colab): a folder of this run's own,
+            :func:`exploration_dir`, which the run announces; the book's results stay as they are.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``; TF32 is switched off (SPEC 1).
         seed: the chapter's input-sampling seed (recorded in every caption).
         parameters: the notebook's parameters, recorded in the provenance.
@@ -69,9 +84,15 @@ class Chapter:
         plotting.setup_style()
         self.name, self.profile, self.seed = name, profile, seed
         self.device = resolve_device(device)
-        self.results_dir = Path(results_dir) if results_dir else default_results_dir(profile)
-        self.out = provenance.chapter_dir(self.results_dir, name)
         self.parameters = dict(parameters or {})
+        if results_dir:
+            self.results_dir = Path(results_dir)
+        else:
+            self.results_dir = exploration_dir(profile, name, self.parameters)
+            print(f"This run writes its results to {self.results_dir} (an exploration folder of its own); the "
+                  f"book's results/{profile}/ is written only by `make book`.")
+            write_json(self.results_dir / "parameters.json", {"chapter": name, **self.parameters})
+        self.out = provenance.chapter_dir(self.results_dir, name)
         self.models: list = []
         self.numbers: dict[str, Any] = {}
         self._glued: dict[str, str] = {}

@@ -5,11 +5,13 @@ rendering never executes anything (``execute_notebooks: off``). On a fresh clone
 copies do not exist yet, and jupyter-book would otherwise render a book with its chapters missing
 and only a warning per page. This extension (listed in ``_config.yml``) checks, before Sphinx
 reads anything, that every page of the table of contents exists in the book folder, and if not
-stops with the command that executes the notebooks.
+stops with the command that executes the notebooks. It also refuses an executed notebook that holds an
+error output (a failed cell): the book never publishes a traceback.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,21 @@ def not_executed_message(missing: list[str], srcdir: Path) -> str:
     )
 
 
+def failed_notebooks(srcdir: Path, toc: Path) -> dict[str, str]:
+    """The toc's executed notebooks in ``srcdir`` that hold an error output: name -> the error's first line."""
+    failed = {}
+    for name in toc_docnames(toc):
+        path = srcdir / f"{name}.ipynb"
+        if not path.exists():
+            continue
+        for cell in json.loads(path.read_text()).get("cells", []):
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if errors:
+                failed[name] = f"{errors[0].get('ename', 'Error')}: {errors[0].get('evalue', '')}"[:300]
+                break
+    return failed
+
+
 def _check(app, config) -> None:
     toc_path = getattr(config, "external_toc_path", None)
     if not toc_path:
@@ -68,6 +85,13 @@ def _check(app, config) -> None:
     missing = unexecuted_notebooks(Path(app.srcdir), toc)
     if missing:
         raise ConfigError(not_executed_message(missing, Path(app.srcdir)))
+    failed = failed_notebooks(Path(app.srcdir), toc)
+    if failed:
+        lines = "; ".join(f"{name}.ipynb: {error}" for name, error in failed.items())
+        raise ConfigError(
+            f"executed notebooks hold errors, which the book would publish as tracebacks ({lines}). Fix the cause and "
+            f"run `{EXECUTE_COMMAND}` again (it re-executes them)."
+        )
 
 
 def setup(app) -> dict[str, Any]:

@@ -233,6 +233,8 @@ def network_effective_dimensions(
 
     if gram_dtype not in DTYPES.values():
         raise ChaoslibError(f"gram_dtype={gram_dtype}; use one of torch.{', torch.'.join(DTYPES)}.")
+    if n_steps < 0:
+        raise ChaoslibError(f"n_steps={n_steps} must be >= 0.")
     parameters = dict(
         n_steps=int(n_steps), batch_size=batch_size, gram_dtype=str(gram_dtype).removeprefix("torch.")
     )

@@ -146,6 +146,15 @@ def _check_window(tau: int, n_steps: int) -> None:
         )
 
 
+def check_two_trajectory_settings(eps: float, tau: int, n_steps: int, perturb_at: int = 0) -> None:
+    """The settings of the two-trajectory method, checked once before any network or trial runs."""
+    if not eps > 0:
+        raise ChaoslibError(f"eps={eps}: the perturbation size must be positive.")
+    if isinstance(perturb_at, bool) or not isinstance(perturb_at, int) or perturb_at < 0:
+        raise ChaoslibError(f"perturb_at={perturb_at!r}: give the number of steps before the perturbation (0 or 1).")
+    _check_window(tau, n_steps)
+
+
 @torch.no_grad()
 def local_exponents(
     step: Map,
@@ -178,11 +187,7 @@ def local_exponents(
     Returns:
         :class:`LocalExponents` with ``exponents`` (batch, n_steps // tau) on the CPU, float64.
     """
-    if eps <= 0:
-        raise ChaoslibError(f"eps={eps}: the perturbation size must be positive.")
-    if isinstance(perturb_at, bool) or not isinstance(perturb_at, int) or perturb_at < 0:
-        raise ChaoslibError(f"perturb_at={perturb_at!r}: give the number of steps before the perturbation (0 or 1).")
-    _check_window(tau, n_steps)
+    check_two_trajectory_settings(eps, tau, n_steps, perturb_at)
     if dtype is not None:
         from chaoslib.settings import resolve_dtype
 
@@ -394,6 +399,7 @@ def network_exponents(
 
     from chaoslib.dynamics.network_sweep import run_networks
 
+    check_two_trajectory_settings(eps, tau, n_steps, perturb_at)  # once, not once per network's trial
     if batch_size is not None and any(getattr(net, "attention_mask", False) for net in networks.values()):
         # the mask is bound to all inputs at once; a chunk of inputs would be paired with the wrong rows
         raise ChaoslibError("batch_size must be None with attention_mask=True (the mask covers all inputs).")

@@ -51,6 +51,9 @@ def network_synchronisation(
     """
     if not networks:
         raise ChaoslibError("networks is empty; pass label -> builder of (step, x0).")
+    from chaoslib.dynamics.lyapunov import check_two_trajectory_settings
+
+    check_two_trajectory_settings(eps, tau, n_steps)  # once, not once per network's trial
     parameters = dict(
         n_steps=int(n_steps), tau=int(tau), eps=float(eps), seed=int(seed), batch_size=batch_size
     )

@@ -162,7 +162,11 @@ class SweepFailed(RuntimeError):
         self.failures = list(failures)
         self.result = result
         lines = [f"{len(self.failures)} of {len(result)} trials failed:"]
-        lines += [f"  - {f}" for f in self.failures]
+        by_error: dict[str, list[TrialFailure]] = {}
+        for failure in self.failures:  # one bad setting fails every trial alike: say it once
+            by_error.setdefault(failure.error, []).append(failure)
+        for error, group in by_error.items():
+            lines.append(f"  - {group[0]}" if len(group) == 1 else f"  - {len(group)} trials failed with: {error}")
         finished = sum(r is not None for r in result)
         if store is not None:
             lines.append(
