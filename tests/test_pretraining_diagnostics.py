@@ -153,3 +153,32 @@ def test_init_from_names_the_parameter_when_it_is_neither_a_folder_nor_a_shipped
     with pytest.raises(Exception, match="init_from='no-such-network'"):
         pretrain(PretrainConfig(**{**TINY_RUN, "init_from": "no-such-network"}), tmp_path / "run", device="cpu",
                  progress=False)
+
+
+def test_diagnostics_refuse_inputs_longer_than_the_networks_positions(tmp_path):
+    from chaoslib.errors import ChaoslibError
+    from chaoslib.pretraining.diagnostics import run_diagnostics
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"config": {"max_position_embeddings": 32}}))
+    settings = DiagnosticSettings(**{**TINY_DIAGNOSTICS, "eval_tokens": 64})
+    with pytest.raises(ChaoslibError, match="'eval_tokens': 64.*32 positions"):
+        run_diagnostics(run, tmp_path / "out.nc", settings)
+
+
+def test_chapter_08_names_a_record_that_belongs_to_another_network(tmp_path, monkeypatch):
+    import shutil
+
+    from chaoslib.errors import ChaoslibError
+    from chaoslib.model.configs import CHECKPOINTS_DIR
+    from chaoslib.pretraining import study
+    from chaoslib.store import save_dataset
+
+    folder = tmp_path / "albert-wikitext2"
+    shutil.copytree(CHECKPOINTS_DIR / "albert-wikitext2", folder)
+    record = load_dataset(folder / "diagnostics.nc")
+    save_dataset(record.isel(checkpoint=slice(0, -1)), folder / "diagnostics.nc")  # as if from a shorter run
+    monkeypatch.setattr(study, "CHECKPOINTS_DIR", tmp_path)
+    with pytest.raises(ChaoslibError, match="belongs to another network"):
+        study.load_study("albert-wikitext2")

@@ -208,6 +208,14 @@ def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings
     Finished checkpoints are kept in ``<run_dir>/diagnostics_trials`` and not recomputed on a rerun.
     """
     run_dir, settings = Path(run_dir), settings or DiagnosticSettings()
+    positions = json.loads((run_dir / "config.json").read_text())["config"]["max_position_embeddings"]
+    lengths = {"n_tokens": settings.n_tokens, "eval_tokens": settings.eval_tokens}
+    if settings.stsb_depths:
+        lengths["stsb_tokens"] = settings.stsb_tokens
+    too_long = {name: n for name, n in lengths.items() if n > positions}
+    if too_long:
+        raise ChaoslibError(f"{too_long}: the run's networks have {positions} positions; give at most {positions} "
+                            "tokens (--set NAME=N).")
     steps = steps if steps is not None else checkpoint_steps(run_dir)
     if not steps:
         raise ChaoslibError(f"{run_dir}/checkpoints holds no checkpoint; run the pretraining first.")

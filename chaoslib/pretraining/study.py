@@ -53,7 +53,14 @@ def load_study(
         raise ChaoslibError(f"no diagnostics record at {path}; pass record=PATH or recompute it with run_dir=...")
     card = json.loads((folder / "card.json").read_text())
     log = pd.read_csv(folder / "training_log.csv")
-    return load_dataset(path), log, card
+    ds = load_dataset(path)
+    if int(ds.checkpoint.values[-1]) != int(card["training"]["steps"]):
+        raise ChaoslibError(
+            f"the diagnostics record {path} ends at step {int(ds.checkpoint.values[-1])}, but {checkpoint} was trained "
+            f"to step {card['training']['steps']}: the record belongs to another network. Recompute it from the run's "
+            "checkpoints (recompute=True, run_dir=...) or restore the network that goes with it."
+        )
+    return ds, log, card
 
 
 def _interval_text(values: np.ndarray, digits: str = ".3g") -> str:
