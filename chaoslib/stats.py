@@ -14,6 +14,8 @@ Foundation level: imports numpy and scipy only.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import warnings
 from collections.abc import Callable
 
@@ -198,3 +200,101 @@ def bootstrap_band(
         if column.size >= 2:
             low[j], high[j] = bootstrap_interval(column, statistic, confidence, n_resamples, seed, method)
     return low, high
+
+
+# --- exact permutation tests over networks ---------------------------------------------------------------------
+
+
+def _arrangements(labels: np.ndarray) -> np.ndarray:
+    """Every distinct ordering of ``labels`` (a multiset), one per row: (n_arrangements, n)."""
+    values, counts = np.unique(labels, return_counts=True)
+    out: list[list] = []
+
+    def place(prefix: list, remaining: np.ndarray) -> None:
+        if not remaining.any():
+            out.append(prefix)
+            return
+        for i in np.nonzero(remaining)[0]:
+            remaining[i] -= 1
+            place(prefix + [values[i]], remaining)
+            remaining[i] += 1
+
+    place([], counts.copy())
+    return np.asarray(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class PermutationTest:
+    """An exact permutation test whose unit is the network (one value per network).
+
+    statistic: the observed statistic; p_value: the fraction of the equally likely arrangements of the labels
+    over the networks whose statistic is at least as extreme; n_arrangements: how many distinct arrangements
+    there are; smallest_p: the smallest p any arrangement of these labels can give (1 / (K + 1) for one
+    reference network against K others), below which no threshold is testable with these networks.
+    """
+
+    statistic: float
+    p_value: float
+    n_arrangements: int
+    smallest_p: float
+    alternative: str
+    n_networks: int
+
+
+MAX_ARRANGEMENTS = 2_000_000
+
+
+def permutation_test(values, labels, statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                     alternative: str = "greater") -> PermutationTest:
+    """Exact permutation test of ``statistic(values, labels)`` over every distinct arrangement of ``labels``.
+
+    Under the null hypothesis the labels (a network's L, or "reference" / "comparison") are exchangeable among
+    the networks, so each distinct arrangement is equally likely; enumerating distinct arrangements of the
+    label multiset gives the same p as ``scipy.stats.permutation_test(..., permutation_type="pairings",
+    n_resamples=np.inf)``, which enumerates all n! orderings (n! / prod(count!) times each).
+
+    Args:
+        values: (n_networks,) one value per network (e.g. its median chaos length).
+        labels: (n_networks,) its group or level (e.g. L, or 1 for the reference and 0 for the others).
+        statistic: ``f(values, labels_arrangements) -> (n_arrangements,)`` vectorised over rows of labels.
+        alternative: "greater", "less" or "two-sided" (twice the smaller one-sided p, as scipy).
+    """
+    x = _as_sample(values, "values")
+    labels = np.asarray(labels)
+    if labels.shape != x.shape:
+        raise ChaoslibError(f"labels has shape {labels.shape}, values {x.shape}: give one label per network.")
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ChaoslibError(f"alternative={alternative!r}; use 'greater', 'less' or 'two-sided'.")
+    _, counts = np.unique(labels, return_counts=True)
+    n_arrangements = math.factorial(len(labels)) // math.prod(math.factorial(int(c)) for c in counts)
+    if n_arrangements > MAX_ARRANGEMENTS:
+        raise ChaoslibError(f"{n_arrangements} arrangements of {len(labels)} networks are too many to enumerate; "
+                            f"at most {MAX_ARRANGEMENTS}.")
+    arrangements = _arrangements(labels)
+    stats = np.asarray(statistic(x, arrangements), dtype=float)
+    observed = float(np.asarray(statistic(x, labels[None, :]), dtype=float)[0])
+    slack = 1e-12 * max(1.0, float(np.max(np.abs(stats))))  # the observed arrangement counts as extreme
+    greater = lambda at: float(np.mean(stats >= at - slack))  # noqa: E731
+    less = lambda at: float(np.mean(stats <= at + slack))  # noqa: E731
+    if alternative == "greater":
+        p_value, smallest_p = greater(observed), greater(stats.max())
+    elif alternative == "less":
+        p_value, smallest_p = less(observed), less(stats.min())
+    else:  # as scipy: twice the smaller one-sided p
+        p_value = min(1.0, 2 * min(greater(observed), less(observed)))
+        smallest_p = min(1.0, 2 * min(greater(stats.max()), less(stats.min())))
+    return PermutationTest(observed, p_value, n_arrangements, smallest_p, alternative, len(labels))
+
+
+def correlation_with_level(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``values`` (n,) with each row of ``levels`` (n_arrangements, n): a trend statistic."""
+    v = (values - values.mean()) / (values.std() or 1.0)
+    lv = levels.astype(float)
+    lv = (lv - lv.mean(1, keepdims=True)) / np.where(lv.std(1, keepdims=True) > 0, lv.std(1, keepdims=True), 1.0)
+    return (lv * v).mean(1)
+
+
+def trend_test(values, levels, alternative: str = "two-sided") -> PermutationTest:
+    """Exact permutation test of a monotone trend of ``values`` with ``levels`` (e.g. log2 L), networks as the unit:
+    the statistic is their Pearson correlation, compared over every arrangement of the levels."""
+    return permutation_test(values, levels, correlation_with_level, alternative)

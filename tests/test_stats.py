@@ -130,3 +130,43 @@ def test_ratio_with_zero_denominator_is_infinite_not_an_error():
     # random networks whose transient is 0 steps long: the ratio of medians is unbounded
     low, high = ratio_interval([10, 20, 30, 500, 500], np.zeros(50))
     assert low == high == np.inf
+
+
+# --- exact permutation tests over networks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+def test_the_trend_test_agrees_with_scipys_exact_permutation_test(alternative):
+    from scipy.stats import permutation_test as scipy_permutation_test
+
+    from chaoslib.stats import trend_test
+
+    rng = np.random.default_rng(3)
+    levels = np.array([1, 1, 2, 2, 3, 3, 4])  # log2 L with seeds: ties, as in the trained-depth series
+    values = levels * 0.3 + rng.normal(size=levels.size)
+    ours = trend_test(values, levels, alternative)
+    reference = scipy_permutation_test(
+        (values,), lambda v: np.corrcoef(v, levels)[0, 1], permutation_type="pairings", n_resamples=np.inf,
+        alternative=alternative)
+    assert ours.statistic == pytest.approx(reference.statistic, rel=1e-12)
+    assert ours.p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    assert ours.n_arrangements == 5040 // 8
+
+
+def test_one_reference_against_k_networks_cannot_go_below_one_over_k_plus_one():
+    from scipy.stats import permutation_test as scipy_permutation_test
+
+    from chaoslib.stats import permutation_test
+
+    values = np.array([9.0, 1.0, 2.0, 3.0, 1.5, 2.5])  # the reference (label 1) above all five others
+    labels = np.array([1, 0, 0, 0, 0, 0])
+
+    def mean_difference(v, arrangements):
+        ref = arrangements == 1
+        return (v * ref).sum(1) / ref.sum(1) - (v * ~ref).sum(1) / (~ref).sum(1)
+
+    ours = permutation_test(values, labels, mean_difference, "greater")
+    assert ours.p_value == pytest.approx(1 / 6) and ours.smallest_p == pytest.approx(1 / 6)
+    reference = scipy_permutation_test((labels,), lambda lab: mean_difference(values, lab[None, :])[0],
+                                       permutation_type="pairings", n_resamples=np.inf, alternative="greater")
+    assert ours.p_value == pytest.approx(reference.pvalue)
