@@ -10,6 +10,10 @@ The original scripts meant three different things by "random init"; each is a sc
   (LayerNorm gains included, so they start near 0), everything else 0.
 - ``mlm``  (MLM chapter): every parameter uniform(-1/sqrt(d), 1/sqrt(d)), d its last dimension.
 - ``hf``   transformers' own ``_init_weights``.
+- ``tf-gain`` (a control, beyond the paper): the ``tf`` scheme with the shared layer's dense kernels drawn at
+  sigma = 0.02 * sqrt(1024 / D), so that each matrix has albert-large's per-matrix gain sigma * sqrt(D)
+  (about 0.64) at any hidden size D; at D = 128 plain ``tf`` gives about 0.23, a near-identity layer with
+  near-uniform attention. The draws are the ``tf`` scheme's, those kernels scaled (truncation included).
 
 Draws happen on the CPU from one ``torch.Generator`` in parameter-name order, so a seed gives
 the same network on every device.
@@ -24,7 +28,14 @@ from torch import nn
 
 from chaoslib.errors import ChaoslibError
 
-INIT_SCHEMES: tuple[str, ...] = ("tf", "glue", "mlm", "hf")
+INIT_SCHEMES: tuple[str, ...] = ("tf", "glue", "mlm", "hf", "tf-gain")
+GAIN_REFERENCE_HIDDEN = 1024  # albert-large-v2, the paper's network
+TF_SIGMA = 0.02
+
+
+def gain_matched_sigma(hidden_size: int) -> float:
+    """The kernels' sigma that gives a D-wide layer albert-large's per-matrix gain: 0.02 * sqrt(1024 / D)."""
+    return TF_SIGMA * math.sqrt(GAIN_REFERENCE_HIDDEN / hidden_size)
 
 
 def _trunc_normal(shape: torch.Size, gen: torch.Generator, std: float = 0.02) -> torch.Tensor:
@@ -78,6 +89,13 @@ def _mlm_value(name: str, shape: torch.Size, gen: torch.Generator) -> torch.Tens
     return _uniform(shape, gen, 1.0 / math.sqrt(shape[-1]))
 
 
+def _tf_gain_value(name: str, shape: torch.Size, gen: torch.Generator, hidden_size: int) -> torch.Tensor:
+    value = _tf_value(name, shape, gen)
+    if "albert_layer_groups" in name and name.endswith("weight") and "LayerNorm" not in name:
+        value = value * (gain_matched_sigma(hidden_size) / TF_SIGMA)
+    return value
+
+
 _SCHEMES = {"tf": _tf_value, "glue": _glue_value, "mlm": _mlm_value}
 
 
@@ -100,7 +118,11 @@ def initialize(model: nn.Module, init: str, seed: int) -> nn.Module:
             "(which seeds it) instead of re-initialising an existing one."
         )
     gen = torch.Generator().manual_seed(seed)
-    draw = _SCHEMES[init]
+    if init == "tf-gain":
+        hidden = model.config.hidden_size
+        draw = lambda name, shape, g: _tf_gain_value(name, shape, g, hidden)  # noqa: E731
+    else:
+        draw = _SCHEMES[init]
     for name, param in model.named_parameters():  # named_parameters() yields a tied tensor once
         param.copy_(draw(name, param.shape, gen).to(param.dtype))
     return model
