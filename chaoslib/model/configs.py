@@ -32,7 +32,8 @@ ALBERT_NAMES: tuple[str, ...] = tuple(f"albert-{size}-v{v}" for v in (1, 2) for 
 CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 WEIGHTS_FILE = "model.safetensors"
 SHIPPED_NAMES: tuple[str, ...] = tuple(
-    sorted(p.name for p in CHECKPOINTS_DIR.glob("*") if (p / "config.json").exists() and (p / "card.json").exists())
+    sorted(p.name for p in CHECKPOINTS_DIR.glob("*")
+           if not p.name.startswith(".") and (p / "config.json").exists() and (p / "card.json").exists())
 )
 
 
