@@ -62,3 +62,21 @@ def test_values_are_read_at_the_first_checkpoint_below_a_common_loss():
     matched, level = at_matched_loss(ds)
     assert level == 6.5
     assert matched.t_sync.values.tolist() == [30.0, 50.0] and matched.checkpoint.values.tolist() == [2, 1]
+
+
+def test_the_figure_draws_one_point_per_network_and_the_law_only_where_fitted():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from chaoslib.book.figures.trained_depth import against_depth
+
+    rng = np.random.default_rng(0)
+    values = synthetic({d: [30 * d**0.8 * np.exp(rng.normal(0, 0.05)) for _ in range(3)] for d in (2, 4, 8, 16)})
+    values = values.isel(checkpoint=-1)
+    values["flat"] = ("network", 50 + rng.normal(0, 5, values.sizes["network"]))
+    trends = {q: trend(values, q) for q in ("t_sync", "flat")}
+    fig = against_depth({"end of training": (values, trends)}, ("t_sync", "flat"))
+    law_axis, flat_axis = fig.axes
+    assert len(law_axis.collections[0].get_offsets()) == 12 and len(flat_axis.collections[0].get_offsets()) == 12
+    assert any(line.get_label().startswith("fit: L^0.") for line in law_axis.get_lines())
+    assert not any(line.get_label().startswith("fit") for line in flat_axis.get_lines())

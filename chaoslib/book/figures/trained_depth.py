@@ -1,0 +1,75 @@
+"""The trained-depth chapter's figures: each diagnostic against L, one point per network, and the final
+networks' masked-token accuracy against depth. They only draw: values, tests and laws come from
+:mod:`chaoslib.pretraining.trained_depth`."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+LABELS = {
+    "lambda0": r"first-window exponent $\lambda_0$ (x(1) perturbed)",
+    "chaos_length": "chaos length (median, steps)",
+    "t_sync": r"$t_\mathrm{sync}$ (median, steps)",
+    "ed_peak": "peak effective dimension",
+    "top_exponent": "top exponent of the spectrum",
+}
+
+
+def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[str, ...]) -> plt.Figure:
+    """One row per quantity, one column per read-out (e.g. "end of training", "matched held-out loss").
+
+    panels: title -> (per-network values with coords ``depth`` and ``seed``, {quantity: Trend}); a Trend with a
+    fitted law adds the law as a line over L = 2..24 with the 95% band of its value at L = 24 marked at 24.
+    """
+    fig, axes = plt.subplots(len(quantities), len(panels), figsize=(4.2 * len(panels), 2.8 * len(quantities)),
+                             squeeze=False, sharex=True)
+    for column, (title, (values, trends)) in enumerate(panels.items()):
+        for row, quantity in enumerate(quantities):
+            ax = axes[row, column]
+            depths = values.depth.values
+            ax.scatter(depths, values[quantity].values, c=values.seed.values, cmap="viridis", s=28, zorder=3,
+                       label="one network (colour: seed)")
+            law = trends.get(quantity)
+            if law is not None and law.exponent is not None:
+                grid = np.geomspace(2, 24, 50)
+                scale = law.at_paper_depth / 24**law.exponent
+                ax.plot(grid, scale * grid**law.exponent, color="C1", lw=1.2,
+                        label=f"fit: L^{law.exponent:.2f}")
+                ax.errorbar([24], [law.at_paper_depth], yerr=[[law.at_paper_depth - law.at_paper_depth_interval[0]],
+                            [law.at_paper_depth_interval[1] - law.at_paper_depth]], fmt="s", color="C1", capsize=3,
+                            label="extrapolated to L = 24")
+            ax.set_xscale("log", base=2)
+            ax.set_xticks([2, 4, 8, 16, 24], labels=["2", "4", "8", "16", "24"])
+            if row == 0:
+                ax.set_title(title, fontsize=10)
+            if column == 0:
+                ax.set_ylabel(LABELS.get(quantity, quantity), fontsize=8)
+            if row == len(quantities) - 1:
+                ax.set_xlabel("L (layer applications in pretraining)")
+            if law is not None and law.exponent is not None:
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def mlm_by_depth(records: dict[str, xr.Dataset]) -> plt.Figure:
+    """Masked-token accuracy of each final network's own head at depths 1..4L (colour: L); a marker at L."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    depths_trained = sorted({int(r.attrs["run_config"]["num_hidden_layers"]) for r in records.values()})
+    colours = {d: plt.cm.viridis(i / max(len(depths_trained) - 1, 1)) for i, d in enumerate(depths_trained)}
+    labelled = set()
+    for record in records.values():
+        trained = int(record.attrs["run_config"]["num_hidden_layers"])
+        accuracy = record.mlm_accuracy_by_depth
+        ax.plot(accuracy.mlm_depth, accuracy, color=colours[trained], lw=1.2,
+                label=f"L = {trained}" if trained not in labelled else None)
+        ax.plot([trained], [float(accuracy.sel(mlm_depth=trained))], "o", color=colours[trained])
+        labelled.add(trained)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("depth at which the network's own head reads (layer applications)")
+    ax.set_ylabel("masked-token accuracy")
+    ax.legend(fontsize=8, title="trained with", title_fontsize=8)
+    fig.tight_layout()
+    return fig
