@@ -5,7 +5,7 @@ the series measures how the transient and the synchronisation time depend on L, 
 Every network is one command, which trains (resumable), diagnoses the run's checkpoints before the run
 folder is gone, and ships the network with its card and record into ``chaoslib/checkpoints/<name>/``::
 
-    python -m chaoslib.pretraining series --depth 4 --seed 0        # about 15-50 minutes on 2 cores
+    python -m chaoslib.pretraining series --depth 4 --seed 0        # about 25-95 minutes on 2 cores
 
 The configuration is ``configs/trained-depth.yml`` with ``num_hidden_layers = L``, ``seed`` and the learning
 rate and warm-up of :data:`SERIES_LR` (chosen per L by pilots at about 2 M tokens,
@@ -29,7 +29,7 @@ CONFIG = Path(__file__).resolve().parent / "configs" / "trained-depth.yml"
 SERIES_DEPTHS = (2, 4, 8, 16)
 SERIES_SEEDS = (0, 1, 2)
 # (lr, warm-up steps) per L, from the pilots (the held-out loss on WikiText-2 valid after 500 steps)
-SERIES_LR: dict[int, tuple[float, int]] = {2: (1e-3, 400), 4: (1e-3, 400), 8: (1e-3, 400), 16: (1e-3, 400)}
+SERIES_LR: dict[int, tuple[float, int]] = {2: (2e-3, 400), 4: (2e-3, 400), 8: (1e-3, 400), 16: (1e-3, 400)}
 MLM_DEPTH_FACTOR = 4  # the final networks' MLM accuracy is measured at depths 1..4L
 
 
