@@ -298,3 +298,25 @@ def trend_test(values, levels, alternative: str = "two-sided") -> PermutationTes
     """Exact permutation test of a monotone trend of ``values`` with ``levels`` (e.g. log2 L), networks as the unit:
     the statistic is their Pearson correlation, compared over every arrangement of the levels."""
     return permutation_test(values, levels, correlation_with_level, alternative)
+
+
+def two_level_bootstrap(values, statistic: Statistic = np.median, confidence: float = 0.95,
+                        n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of ``statistic`` over networks *and* inputs: each resample draws networks with
+    replacement, then inputs with replacement (the same inputs for every drawn network, since all networks see
+    the same inputs), and applies ``statistic`` to the pooled values.
+
+    values: (n_networks, n_inputs), e.g. the chaos lengths of K random networks on the same inputs. The
+    spread between networks enters the interval, which a bootstrap over pooled inputs leaves out.
+    """
+    _check(confidence, n_resamples, "percentile")
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ChaoslibError(f"values has shape {arr.shape}; expected (n_networks >= 2, n_inputs >= 2).")
+    rng = np.random.default_rng(seed)
+    networks = rng.integers(0, arr.shape[0], size=(n_resamples, arr.shape[0]))
+    inputs = rng.integers(0, arr.shape[1], size=(n_resamples, arr.shape[1]))
+    draws = np.array([statistic(arr[np.ix_(n, i)].ravel()) for n, i in zip(networks, inputs)])
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return float(low), float(high)

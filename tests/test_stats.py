@@ -170,3 +170,19 @@ def test_one_reference_against_k_networks_cannot_go_below_one_over_k_plus_one():
     reference = scipy_permutation_test((labels,), lambda lab: mean_difference(values, lab[None, :])[0],
                                        permutation_type="pairings", n_resamples=np.inf, alternative="greater")
     assert ours.p_value == pytest.approx(reference.pvalue)
+
+
+def test_the_two_level_bootstrap_carries_the_spread_between_networks():
+    """Networks whose levels differ: the pooled-input bootstrap of the mean is narrow, the two-level one is as wide
+    as the spread of the network means predicts (sd of the mean of K network means, by hand)."""
+    from chaoslib.stats import two_level_bootstrap
+
+    rng = np.random.default_rng(0)
+    levels = rng.normal(0, 1, size=10)  # ten networks, between-network sd 1
+    values = levels[:, None] + rng.normal(0, 0.1, size=(10, 24))  # 24 inputs each, within-network sd 0.1
+    low, high = two_level_bootstrap(values, np.mean, n_resamples=4000)
+    pooled_low, pooled_high = bootstrap_interval(values.ravel(), np.mean, n_resamples=4000)
+    expected_half_width = 1.96 * levels.std(ddof=0) / np.sqrt(10)
+    assert (high - low) / 2 == pytest.approx(expected_half_width, rel=0.2)
+    assert (pooled_high - pooled_low) < 0.5 * (high - low)
+    assert low < values.mean() < high
