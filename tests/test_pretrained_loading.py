@@ -162,3 +162,18 @@ def test_ship_refuses_to_replace_an_existing_network_without_force(tmp_path):
     with pytest.raises(ChaoslibError, match="already holds a network.*--force"):
         ship(tmp_path / "runs" / "any", "albert-wikitext2", "cmd", destination=existing)
     assert (existing / "diagnostics.nc").read_bytes() == b"the record of another network"
+
+
+def test_loading_a_network_prints_no_progress_bar_or_load_report():
+    """A book page shows no "Loading weights" widget and no report of unused keys (fixed at the source)."""
+    code = ("from chaoslib.model.loading import load_albert\n"
+            "load_albert('albert-wikitext2', weights='pretrained', head='mlm')\n"
+            "from chaoslib.pretraining.checkpoint import load_pretraining_network\n"
+            "from chaoslib.model.configs import CHECKPOINTS_DIR\n"
+            "load_pretraining_network(CHECKPOINTS_DIR / 'albert-wikitext2')\n"
+            "from transformers.utils import logging\n"
+            "assert logging.is_progress_bar_enabled()  # restored after each load\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Loading weights" not in done.stderr + done.stdout and "LOAD REPORT" not in done.stderr + done.stdout

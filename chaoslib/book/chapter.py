@@ -143,12 +143,13 @@ class Chapter:
         _glue(name, fig)
         plt.close(fig)
 
-    def glue(self, name: str, value: Any) -> Any:
-        """Glue a number or text for ``{glue:text}`` in the prose, and keep it for the results page."""
+    def glue(self, name: str, value: Any) -> None:
+        """Glue a number or text for ``{glue:text}`` in the prose, and keep it for the results page.
+
+        Returns nothing, so a cell ending with this call shows no repr of the value on the page."""
         self._claim(name, "value")
         self.numbers[name] = value.item() if hasattr(value, "item") else value
         _glue(name, value)
-        return value
 
     def _claim(self, name: str, kind: str) -> None:
         """One glue key, one thing: a second glue under the same key would make the rendered page show one of
@@ -167,11 +168,12 @@ class Chapter:
         """Report a reproduction target (SPEC 3) for the results page; ``holds=None``: not checkable here."""
         provenance.report_target(self.results_dir, target_id, claim, measured, holds, note, chapter=self.name)
 
-    def finish(self) -> Path:
-        """Write ``provenance.json`` (with every glued number) for the results and reproducibility pages."""
-        path = provenance.save_chapter_provenance(self.name, self.provenance(), self.results_dir)
+    def finish(self) -> None:
+        """Write ``provenance.json`` (with every glued number) for the results and reproducibility pages.
+
+        Returns nothing: a chapter's last cell shows no path of the machine that built it."""
+        provenance.save_chapter_provenance(self.name, self.provenance(), self.results_dir)
         write_json(self.out / "numbers.json", self.numbers)
-        return path
 
 
 def _glue(name: str, value: Any) -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -76,19 +77,29 @@ def _unavailable(name: str, why: str) -> PretrainedWeightsUnavailable:
     )
 
 
+@contextmanager
+def quiet_loading():
+    """transformers' loading without its chatter: the report of every checkpoint key a head does not use (the
+    pretraining heads when loading the encoder, a new classifier), expected here and printed once per network
+    otherwise, and the progress bar of each load ("Loading weights: 25/25", a widget on every book page)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def _from_pretrained(
     cls: type, name: str, weights_dir: str | os.PathLike | None, **kwargs
 ) -> tuple[nn.Module, str]:
-    # transformers reports every checkpoint key a head does not use (the pretraining heads when loading the
-    # encoder, the new classifier): expected here, and printed once per network otherwise
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
+    with quiet_loading():
         return _from_pretrained_quietly(cls, name, weights_dir, **kwargs)
-    finally:
-        hf_logging.set_verbosity(verbosity)
 
 
 def _from_pretrained_quietly(

@@ -21,6 +21,7 @@ from transformers import AlbertForPreTraining
 from chaoslib.errors import ChaoslibError
 from chaoslib.data.vocabulary import vocabulary_folder
 from chaoslib.model.configs import CHECKPOINTS_DIR, WEIGHTS_FILE, verify_checkpoint
+from chaoslib.model.loading import quiet_loading
 from chaoslib.pretraining.data import SOPSampler, load_corpus
 from chaoslib.pretraining.evaluation import baselines, eval_batches, eval_masking, evaluate
 from chaoslib.pretraining.run_record import joined_history, run_history
@@ -92,7 +93,8 @@ def evaluate_checkpoint(
 def load_pretraining_network(folder: Path) -> AlbertForPreTraining:
     """A saved network with both pretraining heads, float32, eval mode; a damaged weights file is named."""
     try:
-        model = AlbertForPreTraining.from_pretrained(str(folder), attn_implementation="eager", dtype=torch.float32)
+        with quiet_loading():
+            model = AlbertForPreTraining.from_pretrained(str(folder), attn_implementation="eager", dtype=torch.float32)
     except Exception as err:  # safetensors' own errors name no file
         if "safetensor" not in f"{type(err).__name__} {err}".lower():
             raise

@@ -39,7 +39,7 @@ from chaoslib.dynamics.spectrum import kaplan_yorke_dimension, lyapunov_spectrum
 from chaoslib.dynamics.sync import sync_offset
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import ModelInfo
+from chaoslib.model.loading import ModelInfo, quiet_loading
 from chaoslib.pretraining.checkpoint import checkpoint_tokenizer, evaluate_checkpoint
 from chaoslib.pretraining.run_record import INIT_DIR, joined_history
 from chaoslib.provenance import collect
@@ -101,7 +101,8 @@ def checkpoint_diagnostics(folder: str | os.PathLike, settings: DiagnosticSettin
 
     s = settings
     torch.manual_seed(s.seed)
-    model = AlbertModel.from_pretrained(str(folder), attn_implementation="eager", dtype=torch.float32).eval()
+    with quiet_loading():
+        model = AlbertModel.from_pretrained(str(folder), attn_implementation="eager", dtype=torch.float32).eval()
     albert_map = AlbertMap(model)
     tokenizer = checkpoint_tokenizer(Path(folder), data_dir)
     encoded, _ = dynamics_inputs(tokenizer, s.n_inputs, s.n_tokens, seed=s.seed, data_dir=data_dir)
