@@ -182,7 +182,7 @@ def test_spectrum_runs_on_the_real_state_size():
 
 
 def test_the_first_window_of_an_untrained_network_is_the_first_layernorms_rescaling():
-    """SPEC 6's artefact, measured: an UNTRAINED albert-wikitext2-sized network (transformers' init) has a clearly
+    """The first-window artefact, measured: an UNTRAINED albert-wikitext2-sized network (transformers' init) has a clearly
     positive lambda_0 when x(0) is perturbed (the first LayerNorm rescales the perturbation by about
     gamma / std(x(0)) once), and every window contracts when x(1) is perturbed. The rescaling predicts the size:
     ln(||LN-normalised separation|| / eps) / tau ~ ln(1 / std(x(0))) / tau."""

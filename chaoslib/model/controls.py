@@ -1,7 +1,7 @@
 """Control networks derived from a reference network, so that a comparison can say what pretraining did.
 
 A pretrained network differs from a random one in the scale of its weights, in the geometry of its
-embeddings and in the structure of its shared layer. Each control removes one of these (SPEC 6):
+embeddings and in the structure of its shared layer. Each control removes one of these:
 
 - :func:`shuffled`: every parameter tensor of the reference with its entries permuted within itself (the same
   multiset of values, so the same scale and the same distribution, but no structure);
