@@ -30,7 +30,10 @@ from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.store import read_json, sha256_file, write_json
 
 EVAL_SEED = 2024
-TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+# a network's own vocabulary travels as its SentencePiece model and the tokenizer's config: enough for
+# AutoTokenizer.from_pretrained(folder) (it converts spiece.model), without tokenizer.json's 0.5 MB per network
+TOKENIZER_FILES = ("spiece.model", "tokenizer_config.json", "special_tokens_map.json")
+LOG_DIGITS = 6  # significant digits of the shipped training logs (the per-step log is the largest file)
 SHIP_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
@@ -88,6 +91,15 @@ def evaluate_checkpoint(
             "seed": seed,
         },
     }
+
+
+def _rounded(cell: str) -> str:
+    """A log cell with LOG_DIGITS significant digits (integers and text unchanged)."""
+    try:
+        value = float(cell)
+    except ValueError:
+        return cell
+    return cell if value.is_integer() and "." not in cell and "e" not in cell else f"{value:.{LOG_DIGITS}g}"
 
 
 def load_pretraining_network(folder: Path) -> AlbertForPreTraining:
@@ -163,7 +175,9 @@ def ship(
     (staging / "README.md").write_text(model_card(card))
     for log in ("log.csv", "eval.csv"):  # a continued run's history starts with its start network's
         with (staging / f"training_{log}").open("w", newline="") as handle:
-            csv.writer(handle).writerows(joined_history(run_dir, log))
+            csv.writer(handle).writerows([[_rounded(cell) for cell in row] for row in joined_history(run_dir, log)])
+    for file in staging.iterdir():  # save_pretrained leaves the weights private (0600)
+        file.chmod(0o644)
     if out.exists():
         shutil.rmtree(out)
     os.replace(staging, out)
