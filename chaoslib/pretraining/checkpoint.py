@@ -239,6 +239,18 @@ def _tokenizer_line(card: dict) -> str:
             "of the trained-depth series.")
 
 
+def _role(card: dict) -> str:
+    if card["training"]["config"].get("tokenizer"):
+        return (f"**Not `albert-large-v2`.** A network of the trained-depth series: ALBERTs pretrained here that differ "
+                f"only in L, the number of times the shared layer is applied in pretraining (here L = "
+                f"{card['training']['config']['num_hidden_layers']}), and in seed, all trained by the same computation "
+                "on the same data with the same budget (`python -m chaoslib.pretraining series`).")
+    return ("**Not `albert-large-v2`.** This is the offline edition's pretrained network: the ALBERT architecture at a\n"
+            "small size, pretrained from scratch here by masked LM + sentence-order prediction, so that the offline book\n"
+            "can compare a *pretrained* ALBERT with random ones as the paper does. What carries over to the paper's\n"
+            "`albert-large-v2` is discussed in each chapter.")
+
+
 def model_card(card: dict) -> str:
     """The model card (Markdown) from ``card.json``'s content."""
     t, c = card["training"], card["training"]["config"]
@@ -246,10 +258,7 @@ def model_card(card: dict) -> str:
     hours = t["train_seconds"] / 3600
     return f"""# {card['name']}: a small ALBERT pretrained by this project on WikiText-2
 
-**Not `albert-large-v2`.** This is the offline edition's pretrained network: the ALBERT architecture at a
-small size, pretrained from scratch here by masked LM + sentence-order prediction, so that the offline book
-can compare a *pretrained* ALBERT with random ones as the paper does. What carries over to the paper's
-`albert-large-v2` is discussed in each chapter.
+{_role(card)}
 
 ## Architecture
 ALBERT layout (`transformers.AlbertForPreTraining`): factorised embedding (vocabulary {card.get('vocab_size', 30000)}
