@@ -85,9 +85,9 @@ def train_diagnose_ship(depth: int, seed: int, runs: str | os.PathLike = "runs/s
         raise ChaoslibError(f"{name} is already shipped ({CHECKPOINTS_DIR / name}); give --force to train it again.")
     run_dir = Path(runs) / name
     pretrain(config, run_dir, device=device, data_dir=data_dir, stop_after=stop_after)
-    if not (run_dir / "checkpoints" / f"step_{config.steps:07d}").exists():
-        return None
     final = run_dir / "checkpoints" / f"step_{config.steps:07d}"
+    if not final.exists():
+        return None
     round_to_float16(final)  # the record's last row is then the shipped network itself, not its float32 parent
     command = f"python -m chaoslib.pretraining series --depth {depth} --seed {seed}"
     record = run_dir / "diagnostics.nc"
@@ -109,7 +109,7 @@ def round_to_float16(folder: Path) -> None:
 def add_mlm_by_depth(ds, final: Path, depth: int, n_tokens: int, data_dir=None):
     """The final network's masked-token accuracy and loss at depths 1..4L (its own head, one pass), on the
     WikiText-2 test split as the card's evaluation (8 x 64 examples of its training length, all-[MASK])."""
-    from chaoslib.pretraining.checkpoint import checkpoint_tokenizer, load_pretraining_network
+    from chaoslib.pretraining.checkpoint import EVAL_SEED, checkpoint_tokenizer, load_pretraining_network
     from chaoslib.pretraining.data import SOPSampler, load_corpus
     from chaoslib.pretraining.evaluation import eval_batches, eval_masking, mlm_accuracy_by_depth
 
@@ -117,7 +117,7 @@ def add_mlm_by_depth(ds, final: Path, depth: int, n_tokens: int, data_dir=None):
     model = load_pretraining_network(final)
     corpus = load_corpus(tokenizer, "wikitext-2", "test", data_dir, cache_dir=final.parent.parent.parent)
     sampler = SOPSampler(corpus, n_tokens, tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
-    batches = eval_batches(sampler, eval_masking(tokenizer), 8, 64, seed=2024)
+    batches = eval_batches(sampler, eval_masking(tokenizer), 8, 64, seed=EVAL_SEED)
     accuracy, loss = mlm_accuracy_by_depth(model, batches, MLM_DEPTH_FACTOR * depth)
     ds = ds.assign_coords(mlm_depth=torch.arange(1, MLM_DEPTH_FACTOR * depth + 1).numpy())
     ds["mlm_accuracy_by_depth"] = ("mlm_depth", accuracy.numpy())
