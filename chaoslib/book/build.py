@@ -148,11 +148,9 @@ def _file_hash(path: Path) -> str:
     stat = path.stat()
     memo = (str(path), stat.st_size, stat.st_mtime_ns)
     if memo not in _FILE_HASHES:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _FILE_HASHES[memo] = digest.hexdigest()
+        from chaoslib.store import sha256_file
+
+        _FILE_HASHES[memo] = sha256_file(path)
     return _FILE_HASHES[memo]
 
 
