@@ -1,4 +1,4 @@
-"""Named, seeded random initialisations (SPEC 1).
+"""Named, seeded random initialisations.
 
 The original scripts meant three different things by "random init"; each is a scheme here:
 
@@ -114,7 +114,7 @@ def initialize(model: nn.Module, init: str, seed: int) -> nn.Module:
     check_init(init)
     if init == "hf":
         raise ChaoslibError(
-            "init='hf' is transformers' constructor init: build the model with chaoslib.model.loading.load_albert "
+            "init='hf' is transformers' constructor init: build the model with chaoslib.load_albert "
             "(which seeds it) instead of re-initialising an existing one."
         )
     gen = torch.Generator().manual_seed(seed)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -22,33 +21,8 @@ from chaoslib.settings import resolve_device, resolve_dtype
 
 HEADS = {"base": AlbertModel, "mlm": AlbertForMaskedLM, "classification": AlbertForSequenceClassification}
 WEIGHTS = ("pretrained", "random")
+PRETRAINED_HERE = "pretrained here"  # how a source names a network pretrained by this project
 HUB_PROBE_TIMEOUT_S = 3.0
-PRETRAINED_HERE = "pretrained here"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a network is, for provenance and figure captions."""
-
-    name: str
-    weights: str  # "pretrained" | "random"
-    init: str | None  # init scheme for random weights, None for pretrained
-    seed: int | None  # init seed for random weights
-    source: str  # where the weights came from ("hub:albert/albert-large-v2", a folder, "pretrained here: ...", "random")
-
-    @property
-    def pretrained_here(self) -> bool:
-        """True for a network pretrained by this project (a shipped checkpoint), not the hub's."""
-        return self.weights == "pretrained" and self.source.startswith(PRETRAINED_HERE)
-
-    def label(self) -> str:
-        """Legend label: ``albert-large-v2 pretrained``, ``albert-wikitext2 pretrained here``, ``... random tf #3``."""
-        if self.weights == "pretrained":
-            return f"{self.name} pretrained here" if self.pretrained_here else f"{self.name} pretrained"
-        return f"{self.name} random {self.init} #{self.seed}"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def hub_id(name: str) -> str:
@@ -135,19 +109,14 @@ def _from_pretrained_quietly(
         raise _unavailable(name, f"the download failed ({err})") from err
 
 
-def load_albert(
-    model_name: str = "albert-large-v2",
-    weights: str = "random",
-    init: str = "tf",
-    seed: int = 0,
-    head: str = "base",
-    weights_dir: str | os.PathLike | None = None,
-    data_dir: str | os.PathLike | None = None,
-    device: str | torch.device = "cpu",
-    dtype: str | torch.dtype = "float32",
-    **config_overrides,
-) -> tuple[nn.Module, ModelInfo]:
-    """An ALBERT network in eval mode, with eager attention, and a description of it.
+def load_weights(
+    model_name: str, weights: str, init: str, seed: int, *, head: str = "base",
+    weights_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu", dtype: str | torch.dtype = "float32", **config_overrides,
+) -> tuple[nn.Module, str]:
+    """An ALBERT network in eval mode, with eager attention, and where its weights came from (``source``:
+    ``"random"``, ``"pretrained here: ..."``, ``"cache:albert/..."``, ``"hub:..."`` or a folder).
+    Chapters name networks by :class:`chaoslib.model.network.Network` and load them with ``Network.load``.
 
     Args:
         model_name: one of ``chaoslib.model.configs.ALBERT_NAMES`` (the hub's), or a network pretrained by
@@ -174,12 +143,10 @@ def load_albert(
         verify_checkpoint(shipped)
         model, _ = _from_pretrained(cls, model_name, shipped, attn_implementation="eager", **config_overrides)
         source = f"{PRETRAINED_HERE}: {model_name} (chaoslib/checkpoints/{model_name}, see its README.md)"
-        info = ModelInfo(model_name, "pretrained", None, None, source)
     elif weights == "pretrained":
         model, source = _from_pretrained(
             cls, model_name, weights_dir, attn_implementation="eager", **config_overrides
         )
-        info = ModelInfo(model_name, "pretrained", None, None, source)
     else:
         check_init(init)
         config = albert_config(model_name, data_dir=data_dir, **config_overrides)
@@ -188,5 +155,5 @@ def load_albert(
             model = cls(config)
         if init != "hf":
             initialize(model, init, seed)
-        info = ModelInfo(model_name, "random", init, int(seed), "random")
-    return model.to(device=device, dtype=dtype).eval(), info
+        source = "random"
+    return model.to(device=device, dtype=dtype).eval(), source

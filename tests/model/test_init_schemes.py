@@ -1,4 +1,4 @@
-"""Init schemes reproduce their SPEC definitions and are reproducible by seed."""
+"""Init schemes reproduce their documented definitions and are reproducible by seed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from conftest import tiny_model
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 # a truncated normal N(0, s^2) cut at +-2s has standard deviation 0.8796 s
 TRUNC_STD = 0.02 * 0.8796

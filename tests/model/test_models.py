@@ -8,7 +8,7 @@ import pytest
 
 from chaoslib.errors import ChaoslibError, DataNotFound, PretrainedWeightsUnavailable
 from chaoslib.model.configs import ALBERT_NAMES, albert_config
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.settings import data_dir
 
 

@@ -13,16 +13,16 @@ import torch
 from safetensors.torch import load_file
 
 from chaoslib.model.configs import CHECKPOINTS_DIR, SHIPPED_NAMES
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.store import sha256_file as sha256
 
 from conftest import tiny_model
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 LOAD_FROM_CACHE = """
 import json, sys, torch
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 model, info = load_albert("albert-base-v2", weights="pretrained")
 print(json.dumps({"source": info.source, "weights": info.weights, "label": info.label(),
                   "first": model.embeddings.word_embeddings.weight[:2, :3].tolist()}))
@@ -166,7 +166,7 @@ def test_ship_refuses_to_replace_an_existing_network_without_force(tmp_path):
 
 def test_loading_a_network_prints_no_progress_bar_or_load_report():
     """A book page shows no "Loading weights" widget and no report of unused keys (fixed at the source)."""
-    code = ("from chaoslib.model.loading import load_albert\n"
+    code = ("from chaoslib.model.network import load_albert\n"
             "load_albert('albert-wikitext2', weights='pretrained', head='mlm')\n"
             "from chaoslib.pretraining.checkpoint import load_pretraining_network\n"
             "from chaoslib.model.configs import CHECKPOINTS_DIR\n"

@@ -10,7 +10,7 @@ import torch
 
 from chaoslib.model.controls import hybrid, is_embedding_part, shuffled
 from chaoslib.model.init_schemes import gain_matched_sigma
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 # the standard deviation of a normal truncated at +-2 sigma, in units of sigma
 TRUNCATED_STD = math.sqrt(1 - 2 * 2 * math.exp(-2) / math.sqrt(2 * math.pi) / (math.erf(2 / math.sqrt(2))))

@@ -7,7 +7,7 @@ import torch
 from conftest import tiny_model
 
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
