@@ -77,15 +77,14 @@ def bootstrap_interval(
     if np.all(arr == arr[0]):  # scipy warns and returns NaN for a degenerate sample; the interval is a point
         v = float(statistic(arr))
         return v, v
-    res = _stats.bootstrap(
-        (arr,),
-        statistic,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        method=method,
-        rng=np.random.default_rng(seed),
-        vectorized=True,
-    )
+    return _bootstrap((arr,), statistic, confidence, n_resamples, seed, method)
+
+
+def _bootstrap(samples: tuple, statistic: Callable, confidence: float, n_resamples: int, seed: int,
+               method: str, paired: bool = False) -> tuple[float, float]:
+    """scipy's vectorised bootstrap with the seeded generator: the (low, high) interval."""
+    res = _stats.bootstrap(samples, statistic, confidence_level=confidence, n_resamples=n_resamples,
+                           method=method, paired=paired, rng=np.random.default_rng(seed), vectorized=True)
     return _interval(res)
 
 
@@ -112,29 +111,11 @@ def _two_sample(
         # a ratio with a zero denominator is inf in some resamples: scipy's standard error (which the
         # percentile interval does not use) warns about it
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = _stats.bootstrap(
-            (x, y),
-            stat,
-            confidence_level=confidence,
-            n_resamples=n_resamples,
-            method=method,
-            paired=paired,
-            rng=np.random.default_rng(seed),
-            vectorized=True,
-        )
-    return _interval(res)
+        return _bootstrap((x, y), stat, confidence, n_resamples, seed, method, paired)
 
 
-def ratio_interval(
-    a,
-    b,
-    statistic: Statistic = np.median,
-    confidence: float = 0.95,
-    n_resamples: int = 2000,
-    seed: int = 0,
-    method: str = "percentile",
-    paired: bool = False,
-) -> tuple[float, float]:
+def ratio_interval(a, b, statistic: Statistic = np.median, confidence: float = 0.95, n_resamples: int = 2000,
+                   seed: int = 0, method: str = "percentile", paired: bool = False) -> tuple[float, float]:
     """Bootstrap interval of ``statistic(a) / statistic(b)`` (e.g. the ratio of median chaos lengths).
 
     Args:
@@ -158,16 +139,9 @@ def ratio_interval(
     return _two_sample(a, b, ratio, statistic, confidence, n_resamples, seed, method, paired)
 
 
-def difference_interval(
-    a,
-    b,
-    statistic: Statistic = np.mean,
-    confidence: float = 0.95,
-    n_resamples: int = 2000,
-    seed: int = 0,
-    method: str = "percentile",
-    paired: bool = False,
-) -> tuple[float, float]:
+def difference_interval(a, b, statistic: Statistic = np.mean, confidence: float = 0.95,
+                        n_resamples: int = 2000, seed: int = 0, method: str = "percentile",
+                        paired: bool = False) -> tuple[float, float]:
     """Bootstrap interval of ``statistic(a) - statistic(b)``; arguments as :func:`ratio_interval`."""
     return _two_sample(a, b, np.subtract, statistic, confidence, n_resamples, seed, method, paired)
 

@@ -1,4 +1,4 @@
-"""Effective dimension of a cloud of M states, step by step (SPEC 2.4, the short-term analysis).
+"""Effective dimension of a cloud of M states, step by step (the paper's short-term analysis: ED(t) of M inputs' states).
 
 At step t the states of M samples are the rows of X (M x S, S = tokens * hidden). With X_c
 centred over the samples and lambda_i the eigenvalues of its covariance,
@@ -16,9 +16,8 @@ assembled from cross-batch blocks, so any batch size gives the same result.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,7 +113,7 @@ class EffectiveDimensionTrajectory:
     def steps_per_second(self) -> float:
         return (len(self.steps) - 1) / self.elapsed_s if self.elapsed_s > 0 else float("nan")
 
-    def as_dataset(self, attrs: dict | None = None):
+    def to_dataset(self, attrs: dict | None = None):
         """An ``xarray.Dataset`` with dim ``step`` (for ``chaoslib.store.save_dataset``)."""
         import xarray as xr
 
@@ -143,7 +142,7 @@ def effective_dimension_trajectory(
     """ED(t) for t = 0..n_steps of the samples x0 iterated by ``step``, without storing the trajectory.
 
     Args:
-        step: any map (batch, *state) -> (batch, *state), e.g. ``AlbertMap.step``.
+        step: any map (batch, *state) -> (batch, *state), e.g. the ``step`` of a :class:`chaoslib.model.protocol.WeightTiedMap`.
         x0: (samples, *state) initial states of the M samples, on the device to run on.
         n_steps: number of applications of ``step``.
         batch_size: samples per call of ``step`` (None: all M at once). Memory is the M states of
@@ -199,83 +198,3 @@ def effective_dimension_trajectory(
         elapsed,
         float(torch.finfo(x0.dtype).eps),
     )
-
-
-def network_effective_dimensions(
-    networks: Mapping[str, Callable[[], tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]]],
-    n_steps: int,
-    batch_size: int | None = None,
-    gram_dtype: torch.dtype = torch.float64,
-    progress: bool = False,
-    executor: str = "local",
-    ray_address: str | None = None,
-    store_dir: str | os.PathLike | None = None,
-):
-    """ED(t) of several networks on the same inputs, one network in memory at a time.
-
-    Args:
-        networks: label -> a function returning ``(step, x0)``, x0: (samples, *state)
-            (e.g. ``chaoslib.dynamics.lyapunov.AlbertNetwork``).
-        n_steps, batch_size, gram_dtype, progress: as in :func:`effective_dimension_trajectory`.
-        executor, ray_address: ``"local"`` (in this process) or ``"ray"`` (one Ray task per network, on
-            the cluster at ray_address; see :mod:`chaoslib.sweep`).
-        store_dir: keep each finished network's result there; a rerun skips them.
-
-    Returns:
-        ``xarray.Dataset``: ``effective_dimension``, ``total_variance``, ``relative_variance`` and
-        ``resolved`` (network, step) (see :class:`EffectiveDimensionTrajectory`),
-        ``steps_per_second`` (network); attrs n_samples.
-    """
-    import xarray as xr
-
-    from chaoslib.dynamics.network_sweep import run_networks
-    from chaoslib.settings import DTYPES
-
-    if gram_dtype not in DTYPES.values():
-        raise ChaoslibError(f"gram_dtype={gram_dtype}; use one of torch.{', torch.'.join(DTYPES)}.")
-    if n_steps < 0:
-        raise ChaoslibError(f"n_steps={n_steps} must be >= 0.")
-    parameters = dict(
-        n_steps=int(n_steps), batch_size=batch_size, gram_dtype=str(gram_dtype).removeprefix("torch.")
-    )
-    results = run_networks(
-        "network_effective_dimensions",
-        networks,
-        _effective_dimension_trial,
-        parameters,
-        executor,
-        ray_address,
-        store_dir,
-        progress,
-    )
-    fields = EffectiveDimensionTrajectory.__dataclass_fields__  # a result also holds the network's info
-    runs = [EffectiveDimensionTrajectory(**{k: v for k, v in r.items() if k in fields}) for r in results]
-    return xr.Dataset(
-        {
-            "effective_dimension": (("network", "step"), np.stack([r.effective_dimension for r in runs])),
-            "total_variance": (("network", "step"), np.stack([r.total_variance for r in runs])),
-            "relative_variance": (("network", "step"), np.stack([r.relative_variance for r in runs])),
-            "resolved": (("network", "step"), np.stack([r.resolved for r in runs])),
-            "steps_per_second": ("network", [r.steps_per_second for r in runs]),
-        },
-        coords={"network": list(networks), "step": runs[0].steps},
-        attrs={"n_samples": runs[0].n_samples},
-    )
-
-
-def _effective_dimension_trial(step, x0: torch.Tensor, settings: dict, progress: bool) -> dict:
-    """One network of :func:`network_effective_dimensions` (a sweep trial): the fields of its
-    :class:`EffectiveDimensionTrajectory`."""
-    from dataclasses import asdict
-
-    from chaoslib.settings import resolve_dtype
-
-    run = effective_dimension_trajectory(
-        step,
-        x0,
-        settings["n_steps"],
-        settings["batch_size"],
-        gram_dtype=resolve_dtype(settings["gram_dtype"]),
-        progress=progress,
-    )
-    return asdict(run)

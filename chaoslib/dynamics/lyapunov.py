@@ -1,6 +1,6 @@
-"""Local Lyapunov exponents by two trajectories, the chaos length, and the comparison of networks.
+"""Local Lyapunov exponents by two trajectories, and the chaos length.
 
-The two-trajectory method (SPEC 2.2), for many inputs at once:
+The two-trajectory method of the paper, for many inputs at once:
 
 1. perturb ``x(0)`` along a Gaussian direction over the whole state, Frobenius norm ``eps``
    per sample;
@@ -9,10 +9,10 @@ The two-trajectory method (SPEC 2.2), for many inputs at once:
 3. ``lambda_k = ln(d_k / eps) / tau``; renormalise ``x~ = x + eps (x~ - x) / d_k``; repeat.
 
 Works for any map ``step(x: (batch, *state)) -> (batch, *state)`` that acts on each sample
-independently (ALBERT's ``AlbertMap.step``, the toy maps of :mod:`chaoslib.dynamics.toymaps`).
+independently (a :class:`chaoslib.model.protocol.WeightTiedMap`'s ``step``, the toy maps of :mod:`chaoslib.dynamics.toymaps`).
 
 Windows are counted from 0: ``lambda_0`` covers steps 0..tau, ``lambda_k`` covers steps
-k*tau..(k+1)*tau (SPEC 3 calls the first one ``lambda_0``).
+k*tau..(k+1)*tau (the first one, ``lambda_0``, is the one reproduction target R1 reads).
 
 Where the perturbation starts (``perturb_at``). The authors perturb ``x(0)``, the embedding
 projection's output, which no LayerNorm has normalised: the first step's LayerNorm then rescales the
@@ -25,11 +25,9 @@ the two protocols' lengths differ by at most that one step.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +93,23 @@ class LocalExponents:
     def chaos_length(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch,) chaos length and (batch,) censored flag, see :func:`chaos_length`."""
         return chaos_length(self.exponents, self.tau, self.n_steps)
+
+    def to_dataset(self):
+        """``xarray.Dataset``: ``exponent`` (sample, window), ``chaos_length``, ``chaos_censored`` and
+        ``resolution`` (sample); coordinate ``window_end`` (window); attrs eps, tau, n_steps, perturb_at."""
+        import xarray as xr
+
+        length, censored = self.chaos_length()
+        return xr.Dataset(
+            {
+                "exponent": (("sample", "window"), self.exponents.numpy()),
+                "chaos_length": ("sample", length.numpy()),
+                "chaos_censored": ("sample", censored.numpy()),
+                "resolution": ("sample", self.resolution.numpy()),
+            },
+            coords={"window": np.arange(self.n_windows), "window_end": ("window", self.steps.numpy())},
+            attrs={"eps": self.eps, "tau": self.tau, "n_steps": self.n_steps, "perturb_at": self.perturb_at},
+        )
 
 
 def perturbation_directions(
@@ -168,11 +183,11 @@ def local_exponents(
     progress: bool = False,
     perturb_at: int = 0,
 ) -> LocalExponents:
-    """Local Lyapunov exponents by two trajectories with renormalisation (SPEC 2.2).
+    """Local Lyapunov exponents by two trajectories with renormalisation (see the module docstring).
 
     Args:
         step: the map, (2 * batch, *state) -> same; it must act on each sample independently.
-        x0: (batch, *state) initial states, e.g. ``AlbertMap.embed(encoded)``: (batch, tokens, hidden).
+        x0: (batch, *state) initial states, e.g. a weight-tied map's ``embed(encoded)``: (batch, tokens, hidden).
         eps: Frobenius norm of the perturbation of each sample's whole state.
         tau: steps between renormalisations (window length).
         n_steps: horizon T, a multiple of tau.
@@ -194,7 +209,7 @@ def local_exponents(
         x0 = x0.to(resolve_dtype(dtype))
     if not x0.is_floating_point():
         raise ChaoslibError(
-            f"x0 has dtype {x0.dtype}; pass floating-point initial states (e.g. AlbertMap.embed)."
+            f"x0 has dtype {x0.dtype}; pass floating-point initial states (e.g. a weight-tied map's embed)."
         )
     for _ in range(perturb_at):  # the reference state the perturbation starts from
         x0 = step(x0)
@@ -363,98 +378,6 @@ def compare_chaos_lengths(
     )
 
 
-def network_exponents(
-    networks: Mapping[str, Callable[[], tuple[Map, torch.Tensor]]],
-    eps: float = 1e-2,
-    tau: int = 50,
-    n_steps: int = 1000,
-    seed: int = 0,
-    batch_size: int | None = None,
-    progress: bool = False,
-    executor: str = "local",
-    ray_address: str | None = None,
-    store_dir: str | os.PathLike | None = None,
-    perturb_at: int = 0,
-):
-    """Local exponents and chaos lengths of several networks on the same inputs.
-
-    Args:
-        networks: label -> a function that builds the network and returns ``(step, x0)``, with
-            x0: (n_inputs, *state) that network's initial states of the shared inputs (each network
-            has its own embeddings). Called one at a time, so only one network is in memory.
-        eps, tau, n_steps, seed, batch_size, progress: as in :func:`local_exponents` (same seed for
-            every network: the same perturbation directions).
-        executor: ``"local"`` (in this process, one network after another) or ``"ray"`` (one Ray
-            task per network, see :mod:`chaoslib.sweep`); ray_address: the cluster (None: local Ray).
-        store_dir: keep each finished network's result there; a rerun skips them (the builders must
-            describe themselves, as :class:`AlbertNetwork` does).
-        perturb_at: 0 perturbs x(0) (the authors' protocol), 1 perturbs x(1) (see :func:`local_exponents`).
-
-    Returns:
-        ``xarray.Dataset`` with ``exponent`` (network, sample, window), ``chaos_length`` and
-        ``censored`` (network, sample), ``mean_exponent`` (network, window); coordinate ``step``
-        (window) is the end step of each window; attrs eps, tau, n_steps, seed, perturb_at.
-    """
-    import xarray as xr
-
-    from chaoslib.dynamics.network_sweep import run_networks
-
-    check_two_trajectory_settings(eps, tau, n_steps, perturb_at)  # once, not once per network's trial
-    if batch_size is not None and any(getattr(net, "attention_mask", False) for net in networks.values()):
-        # the mask is bound to all inputs at once; a chunk of inputs would be paired with the wrong rows
-        raise ChaoslibError("batch_size must be None with attention_mask=True (the mask covers all inputs).")
-    parameters = dict(
-        eps=float(eps), tau=int(tau), n_steps=int(n_steps), seed=int(seed), batch_size=batch_size
-    )
-    if perturb_at:  # absent for the authors' protocol, so the trials stored before this option keep their keys
-        parameters["perturb_at"] = int(perturb_at)
-    results = run_networks(
-        "network_exponents",
-        networks,
-        _exponents_trial,
-        parameters,
-        executor,
-        ray_address,
-        store_dir,
-        progress,
-    )
-    n_windows = n_steps // tau
-    ds = xr.Dataset(
-        {
-            "exponent": (("network", "sample", "window"), np.stack([r["exponent"] for r in results])),
-            "chaos_length": (("network", "sample"), np.stack([r["chaos_length"] for r in results])),
-            "censored": (("network", "sample"), np.stack([r["censored"] for r in results])),
-        },
-        coords={
-            "network": list(networks),
-            "window": np.arange(n_windows),
-            "step": ("window", int(perturb_at) + (np.arange(n_windows) + 1) * tau),
-        },
-        attrs={"eps": float(eps), "tau": int(tau), "n_steps": int(n_steps), "seed": int(seed),
-               "perturb_at": int(perturb_at)},
-    )
-    finite = np.where(np.isfinite(ds.exponent), ds.exponent, np.nan)
-    ds["mean_exponent"] = (("network", "window"), np.nanmean(finite, axis=1))
-    return ds
-
-
-def _exponents_trial(step: Map, x0: torch.Tensor, settings: dict, progress: bool) -> dict:
-    """One network of :func:`network_exponents` (a sweep trial): arrays (sample, window) and (sample,)."""
-    result = local_exponents(
-        step,
-        x0,
-        eps=settings["eps"],
-        tau=settings["tau"],
-        n_steps=settings["n_steps"],
-        seed=settings["seed"],
-        batch_size=settings["batch_size"],
-        progress=progress,
-        perturb_at=settings.get("perturb_at", 0),
-    )
-    length, censored = result.chaos_length()
-    return {"exponent": result.exponents, "chaos_length": length, "censored": censored}
-
-
 def eps_sensitivity(
     step: Map,
     x0: torch.Tensor,
@@ -470,12 +393,12 @@ def eps_sensitivity(
         step, x0: as in :func:`local_exponents`; x0: (batch, *state).
         eps_values: the perturbation sizes to compare (same directions: same seed).
     Returns:
-        ``xarray.Dataset``: ``exponent`` (eps, sample, window), ``chaos_length`` and ``censored``
-        (eps, sample), ``resolution`` (eps, sample) = float_eps * max ||x|| / eps; coordinate ``step``.
+        ``xarray.Dataset``: ``exponent`` (eps, sample, window), ``chaos_length``, ``chaos_censored`` and
+        ``resolution`` (eps, sample) = float_eps * max ||x|| / eps; coordinate ``window_end``.
     """
     import xarray as xr
 
-    exps, lengths, cens, res = [], [], [], []
+    runs = []
     for eps in eps_values:
         with warnings.catch_warnings():
             # the resolution is recorded per eps in the result; one warning per eps would repeat it
@@ -483,130 +406,6 @@ def eps_sensitivity(
             result = local_exponents(
                 step, x0, eps=eps, tau=tau, n_steps=n_steps, seed=seed, batch_size=batch_size
             )
-        length, censored = result.chaos_length()
-        exps.append(result.exponents.numpy())
-        lengths.append(length.numpy())
-        cens.append(censored.numpy())
-        res.append(result.resolution.numpy())
-    n_windows = n_steps // tau
-    return xr.Dataset(
-        {
-            "exponent": (("eps", "sample", "window"), np.stack(exps)),
-            "chaos_length": (("eps", "sample"), np.stack(lengths)),
-            "censored": (("eps", "sample"), np.stack(cens)),
-            "resolution": (("eps", "sample"), np.stack(res)),
-        },
-        coords={
-            "eps": [float(e) for e in eps_values],
-            "window": np.arange(n_windows),
-            "step": ("window", (np.arange(n_windows) + 1) * tau),
-        },
-        attrs={"tau": int(tau), "n_steps": int(n_steps), "seed": int(seed), "dtype": str(x0.dtype)},
-    )
-
-
-class AlbertNetwork:
-    """A lazily loaded ALBERT network on given inputs, for :func:`network_exponents`.
-
-    Calling it loads the network (``chaoslib.model.loading.load_albert(**load_kwargs)``) and returns
-    ``(step, x0)``: the map (masked or not) and x0 = its embedding of ``encoded``,
-    (batch, tokens, hidden). With ``attention_mask=True`` the mask of all inputs is bound to the
-    step, so run it without ``batch_size`` chunking (checked by :func:`network_exponents`).
-    ``info`` holds the ``ModelInfo`` once built. Pretrained weights that
-    cannot be had raise ``PretrainedWeightsUnavailable`` (never a silent random network).
-    """
-
-    def __init__(self, encoded, attention_mask: bool = False, **load_kwargs):
-        self.encoded = encoded
-        self.attention_mask = attention_mask
-        self.load_kwargs = load_kwargs
-        self.info = None
-
-    @property
-    def label(self) -> str:
-        """Same text as ``ModelInfo.label()``, known before loading."""
-        kw = self.load_kwargs
-        name = kw.get("model_name", "albert-large-v2")
-        if kw.get("weights", "random") == "pretrained":
-            from chaoslib.model.configs import shipped_checkpoint
-
-            here = shipped_checkpoint(name) is not None and kw.get("weights_dir") is None
-            return f"{name} pretrained here" if here else f"{name} pretrained"
-        return f"{name} random {kw.get('init', 'tf')} #{kw.get('seed', 0)}"
-
-    @property
-    def settings(self) -> dict:
-        """What this network computes on, as JSON values: the key of its stored sweep trial.
-
-        The loading arguments (``data_dir`` left out: it only says where the same configs are), the
-        masking, and a sha256 of the inputs' token ids, types and mask. For pretrained weights
-        from a folder (a shipped checkpoint or ``weights_dir``) also a sha256 of the weight files,
-        so a replaced checkpoint under the same name is never mistaken for the old one.
-        """
-        load = {k: _json_value(v) for k, v in sorted(self.load_kwargs.items()) if k != "data_dir"}
-        digest = hashlib.sha256()
-        for name in ("input_ids", "token_type_ids", "attention_mask"):
-            tensor = getattr(self.encoded, name).detach().cpu().contiguous()
-            digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
-            digest.update(tensor.numpy().tobytes())
-        settings = {
-            "load": load,
-            "attention_mask": bool(self.attention_mask),
-            "inputs": digest.hexdigest()[:20],
-        }
-        if self.load_kwargs.get("weights", "random") == "pretrained":
-            settings["weight_files"] = _weight_files_digest(self.load_kwargs)
-        return settings
-
-    @property
-    def resources(self) -> dict:
-        """What one Ray task needs to build and run this network: a GPU when it loads onto CUDA."""
-        device = str(self.load_kwargs.get("device", "cpu"))
-        return {"num_gpus": 1} if device.startswith("cuda") else {"num_cpus": 1}
-
-    def build(self):
-        """Returns the map and its AlbertMap: ``(step, albert_map, x0)``."""
-        from functools import partial
-
-        from chaoslib.model.albert_map import AlbertMap
-        from chaoslib.model.loading import load_albert
-
-        model, self.info = load_albert(**self.load_kwargs)
-        albert_map = AlbertMap(model)
-        device = albert_map.w_qkv.device
-        x0 = albert_map.embed(self.encoded.to(device))
-        step = albert_map.step
-        if self.attention_mask:
-            step = partial(albert_map.step, attention_mask=self.encoded.attention_mask.to(device))
-        return step, albert_map, x0
-
-    def __call__(self) -> tuple[Map, torch.Tensor]:
-        step, _, x0 = self.build()
-        return step, x0
-
-
-def _json_value(value):
-    """A loading argument as a JSON value (devices, dtypes and paths by their text)."""
-    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
-
-
-def _weight_files_digest(load_kwargs: dict) -> str | None:
-    """sha256 of the weight and config files of a local pretrained network; None for the hub's (a
-    fixed release, found in the cache)."""
-    from pathlib import Path
-
-    from chaoslib.model.configs import shipped_checkpoint
-
-    folder = load_kwargs.get("weights_dir") or shipped_checkpoint(
-        load_kwargs.get("model_name", "albert-large-v2")
-    )
-    if folder is None or not Path(folder).is_dir():
-        return None
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).iterdir()):
-        if path.suffix in (".safetensors", ".bin", ".json") and path.is_file():
-            digest.update(path.name.encode())
-            with path.open("rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:20]
+        runs.append(result.to_dataset().drop_attrs())
+    ds = xr.concat(runs, dim="eps").assign_coords(eps=[float(e) for e in eps_values])
+    return ds.assign_attrs(tau=int(tau), n_steps=int(n_steps), seed=int(seed), dtype=str(x0.dtype))

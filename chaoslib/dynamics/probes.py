@@ -1,8 +1,9 @@
 """What a trajectory run records at each step, so that memory stays bounded.
 
 A probe maps the state x(t) (and, if it asks for them, the layer's intermediate values of the
-step that produced x(t)) to a small tensor per sample. The runner stacks those over steps into
-an ``xarray`` variable with dims ``("sample", "step", *probe.dims)``.
+step that produced x(t), which the runner gets from the map's ``step_with_internals``, see
+:class:`chaoslib.model.protocol.WeightTiedMap`) to a small tensor per sample. The runner stacks
+those over steps into an ``xarray`` variable with dims ``("sample", "step", *probe.dims)``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 
 from chaoslib.dynamics.sync import token_spread
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.albert_map import INTERNALS
+from chaoslib.model.protocol import INTERNALS
 
 
 def _as_index(values: Sequence[int] | None, size: int, what: str) -> list[int]:
@@ -114,7 +115,8 @@ class StateNorm(Probe):
 
 @dataclass
 class Internal(Probe):
-    """An intermediate value of the layer (``AlbertMap.step_with_internals``) for the step into x(t).
+    """An intermediate value of the layer for the step into x(t), one of
+    :data:`chaoslib.model.protocol.INTERNALS` (the map's ``step_with_internals`` computes it).
 
     ``kind``: attention_probs -> (batch, len(heads), len(tokens), tokens);
     attention_context / attention_output / ffn_activation -> (batch, len(tokens), len(units)).

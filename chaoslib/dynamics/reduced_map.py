@@ -1,16 +1,16 @@
-"""The D-dimensional map that ALBERT's layer becomes once all tokens are equal (SPEC 2.3).
+"""The D-dimensional map that a weight-tied layer becomes once all tokens are equal.
 
 When every token holds the same vector ``y`` (the tokens have synchronised), every query sees
 the same keys, so attention is uniform (with or without a padding mask: any convex mixture of
 equal value vectors is that vector) and the attention context is the value projection of ``y``.
-The layer then acts on each token alone:
+The layer then acts on each token alone; for ALBERT's (and BERT's) post-LayerNorm layer:
 
     v   = W_v y + b_v                                  (value projection = context)
     a   = LN_att(y + W_out v + b_out)                   (attention output, residual, LayerNorm)
     R(y) = LN_out(a + W_ffn_out gelu(W_ffn a + b_ffn) + b_ffn_out)   (FFN, residual, LayerNorm)
 
-``ReducedMap`` reads these weights from an :class:`~chaoslib.model.albert_map.AlbertMap` (the value
-rows of its fused QKV matrix; the 1/sqrt(head_dim) scale lives in the query rows only), and
+The map itself computes ``R``: :meth:`~chaoslib.model.protocol.WeightTiedMap.synchronised_step`
+(it knows where its weights are). ``ReducedMap`` iterates it for any map that has it, and
 ``reduced_vs_full`` checks ``R`` against the full layer on synchronised states.
 """
 
@@ -18,49 +18,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-import torch.nn.functional as F_
 
 from chaoslib.dynamics.sync import token_spread
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.albert_map import AlbertMap
+from chaoslib.model.protocol import WeightTiedMap
+
+NEEDS = ("hidden_size", "step", "synchronised_step")
+"""The members of :class:`~chaoslib.model.protocol.WeightTiedMap` that the reduced map uses."""
+
+
+def _check_map(full_map: object) -> None:
+    """Refuse a map without what the reduced map needs, naming what is missing."""
+    missing = [name for name in NEEDS if not hasattr(full_map, name)]
+    if missing:
+        raise ChaoslibError(
+            f"{type(full_map).__name__} has no {', '.join(missing)}: the reduced map needs a "
+            "chaoslib.model.protocol.WeightTiedMap (e.g. AlbertMap(model) or BertLayerMap(model)) whose "
+            "synchronised_step(y) applies the layer to a state with every token equal to y."
+        )
 
 
 class ReducedMap:
-    """R: (batch, hidden) -> (batch, hidden), the layer of ``albert_map`` restricted to synchronised states.
+    """R: (batch, hidden) -> (batch, hidden), the layer of ``full_map`` restricted to synchronised states.
 
     Args:
-        albert_map: the full map; its weights are shared (not copied), so ``R`` follows its
-            device and dtype at construction time.
+        full_map: the full map, a :class:`~chaoslib.model.protocol.WeightTiedMap`; R is its
+            ``synchronised_step``, so R shares its weights, device and dtype.
     """
 
-    def __init__(self, albert_map: AlbertMap):
-        if not isinstance(albert_map, AlbertMap):
-            raise ChaoslibError(
-                f"albert_map must be a chaoslib.model.albert_map.AlbertMap, got {type(albert_map).__name__}; "
-                "build it with AlbertMap(model)."
-            )
-        hidden = albert_map.hidden_size
-        self.full_map = albert_map
-        self.hidden_size = hidden
-        # fused QKV rows are [query * scale; key; value]: the value projection is the last block
-        self.w_value = albert_map.w_qkv[2 * hidden :]
-        self.b_value = albert_map.b_qkv[2 * hidden :]
+    def __init__(self, full_map: WeightTiedMap):
+        _check_map(full_map)
+        self.full_map = full_map
+        self.hidden_size = full_map.hidden_size
 
     @torch.no_grad()
     def step(self, y: torch.Tensor) -> torch.Tensor:
         """One application of R. y: (batch, hidden) -> (batch, hidden)."""
-        m = self.full_map
         if y.shape[-1] != self.hidden_size:
             raise ChaoslibError(
                 f"y has last dimension {y.shape[-1]}, the map's hidden size is {self.hidden_size}."
             )
-        hidden = (self.hidden_size,)
-        context = F_.linear(y, self.w_value, self.b_value)
-        att = F_.layer_norm(y + F_.linear(context, m.w_out, m.b_out), hidden, m.ln_att_w, m.ln_att_b, m.eps)
-        act = F_.gelu(F_.linear(att, m.w_ffn, m.b_ffn), approximate=m.gelu_approximate)
-        ffn_out = F_.linear(act, m.w_ffn_out, m.b_ffn_out)
-        return F_.layer_norm(att + ffn_out, hidden, m.ln_out_w, m.ln_out_b, m.eps)
+        return self.full_map.synchronised_step(y)
 
     __call__ = step
 
@@ -102,10 +102,25 @@ class ReducedComparison:
     full_spread: torch.Tensor
     one_step_error: torch.Tensor
 
+    def to_dataset(self):
+        """``xarray.Dataset`` in float64: ``relative_error``, ``full_spread`` (sample, step), ``one_step_error``
+        (sample); coord ``step`` = 0..n_steps."""
+        import xarray as xr
+
+        def values(tensor: torch.Tensor) -> np.ndarray:
+            return tensor.double().cpu().numpy()
+
+        return xr.Dataset(
+            {"relative_error": (("sample", "step"), values(self.relative_error)),
+             "full_spread": (("sample", "step"), values(self.full_spread)),
+             "one_step_error": ("sample", values(self.one_step_error))},
+            coords={"step": np.arange(self.relative_error.shape[1])},
+        )
+
 
 @torch.no_grad()
 def reduced_vs_full(
-    albert_map: AlbertMap,
+    full_map: WeightTiedMap,
     y0: torch.Tensor,
     n_tokens: int,
     n_steps: int = 1,
@@ -119,11 +134,11 @@ def reduced_vs_full(
     """
     if n_steps < 1:
         raise ChaoslibError(f"n_steps={n_steps} must be at least 1.")
-    reduced = ReducedMap(albert_map)
+    reduced = ReducedMap(full_map)
     x, y = synchronise(y0, n_tokens), y0
     errors, spreads = [torch.zeros(y0.shape[0], dtype=y0.dtype, device=y0.device)], [token_spread(x)]
     for _ in range(n_steps):
-        x, y = albert_map.step(x, attention_mask), reduced.step(y)
+        x, y = full_map.step(x, attention_mask), reduced.step(y)
         errors.append(_relative(x - synchronise(y, n_tokens), x))
         spreads.append(token_spread(x))
     return ReducedComparison(torch.stack(errors, 1), torch.stack(spreads, 1), errors[1])
@@ -136,7 +151,7 @@ def _relative(difference: torch.Tensor, reference: torch.Tensor) -> torch.Tensor
 
 @torch.no_grad()
 def reduction_error(
-    albert_map: AlbertMap, x: torch.Tensor, attention_mask: torch.Tensor | None = None
+    full_map: WeightTiedMap, x: torch.Tensor, attention_mask: torch.Tensor | None = None
 ) -> torch.Tensor:
     """How well R predicts one full step from a (nearly) synchronised state.
 
@@ -144,5 +159,6 @@ def reduction_error(
     ||F(x) - lift(R(token_mean(x)))||_F / ||F(x)||_F. On an exactly synchronised state this is the
     rounding error; on a state a spread sigma away from synchrony it also contains O(sigma).
     """
-    full = albert_map.step(x, attention_mask)
-    return _relative(full - synchronise(ReducedMap(albert_map).step(token_mean(x)), x.shape[1]), full)
+    reduced = ReducedMap(full_map)  # checks the map before the full step runs
+    full = full_map.step(x, attention_mask)
+    return _relative(full - synchronise(reduced.step(token_mean(x)), x.shape[1]), full)

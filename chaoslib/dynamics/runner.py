@@ -24,16 +24,24 @@ from tqdm import tqdm
 
 from chaoslib.dynamics.probes import Probe, TokenSpread
 from chaoslib.errors import ChaoslibError
+from chaoslib.model.protocol import WeightTiedMap
 from chaoslib.store import atomic_write_bytes, load_dataset, read_json, save_dataset, write_json
 
 StepFn = Callable[[torch.Tensor], torch.Tensor]
+"""Any map x -> F(x) on (batch, *state); a :class:`~chaoslib.model.protocol.WeightTiedMap` is one."""
 
 
-def _step_with_internals(step: StepFn, probes: Sequence[Probe], attention_mask: torch.Tensor | None):
+def _step_with_internals(
+    step: StepFn | WeightTiedMap, probes: Sequence[Probe], attention_mask: torch.Tensor | None
+):
+    """x -> (F(x), internals): the internals the probes need, from the map's ``step_with_internals``."""
     needed = tuple(sorted({name for p in probes for name in p.needs}))
     if needed:
         if not hasattr(step, "step_with_internals"):
-            raise ChaoslibError("probes that record internals need an AlbertMap as `step`.")
+            raise ChaoslibError(
+                f"probes that record internals ({', '.join(needed)}) need a map with step_with_internals "
+                f"(a chaoslib.model.protocol.WeightTiedMap, e.g. AlbertMap), got {type(step).__name__}."
+            )
         return lambda x: step.step_with_internals(x, attention_mask, needed)
     if attention_mask is not None:
         return lambda x: (step(x, attention_mask), {})
@@ -129,7 +137,7 @@ def _initial_values(probes, x0) -> list[np.ndarray]:
 
 @torch.no_grad()
 def run_trajectory(
-    step: StepFn,
+    step: StepFn | WeightTiedMap,
     x0: torch.Tensor,
     n_steps: int,
     probes: Sequence[Probe] = (TokenSpread(),),
@@ -144,7 +152,8 @@ def run_trajectory(
     """Iterate ``step`` from ``x0`` for ``n_steps`` steps, recording the probes at t = 0..n_steps.
 
     Args:
-        step: any map (batch, *state) -> (batch, *state); an ``AlbertMap`` if probes need internals.
+        step: any map (batch, *state) -> (batch, *state); a
+            :class:`~chaoslib.model.protocol.WeightTiedMap` if probes need internals.
         x0: (batch, tokens, hidden) initial states (any state shape for probes that allow it).
         probes: what to record each step (see ``chaoslib.dynamics.probes``); memory is O(batch * probe size * save_every).
         attention_mask: (batch, tokens) for the masked variant; ``None`` = pads active (default).

@@ -7,9 +7,10 @@ Every ``qr_every`` steps the vectors are re-orthonormalised by a QR decompositio
 ``ln|R_ii|`` is accumulated: the time average of the i-th one is the i-th exponent.
 
 Works for any map ``step(x: (batch, *state)) -> (batch, *state)`` that acts on each sample
-independently and that ``torch.func.jvp`` can differentiate (for ALBERT: eager attention,
-which ``AlbertMap`` is). Exponents are per step of the map (for a flow sampled with time
-step dt, divide by dt).
+independently and that ``torch.func.jvp`` can differentiate: the toy maps, or the ``step`` of a
+:class:`~chaoslib.model.protocol.WeightTiedMap` (its attention is written out eagerly, as in
+``AlbertMap`` and ``BertLayerMap``). Exponents are per step of the map (for a flow sampled with
+time step dt, divide by dt).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class LyapunovSpectrum:
         return kaplan_yorke_dimension(self.exponents)
 
     def to_dataset(self):
-        """``xarray.Dataset``: ``exponent`` (sample, index), ``window_exponent`` (sample, window, index)."""
+        """``xarray.Dataset``: ``exponent`` (sample, index), ``window_exponent`` (sample, window, index),
+        ``kaplan_yorke`` (sample); coordinate ``window_end`` (window), the step at the end of each window."""
         import xarray as xr
 
         n_windows = self.window_exponents.shape[1]
@@ -69,7 +71,7 @@ class LyapunovSpectrum:
             coords={
                 "index": np.arange(1, self.k + 1),
                 "window": np.arange(n_windows),
-                "step": ("window", self.window_steps.numpy()),
+                "window_end": ("window", self.window_steps.numpy()),
             },
             attrs={
                 "k": self.k,

@@ -1,4 +1,4 @@
-"""Token synchronisation (SPEC 2.3): how far apart the token states are, step by step, and when they meet.
+"""Token synchronisation: how far apart the token states are, step by step, and when they meet.
 
 - ``token_spread(x)``: sigma(t), the std over token positions averaged over hidden units, one value
   per sample (recorded during a run by the probe ``chaoslib.dynamics.probes.TokenSpread``);
@@ -50,6 +50,16 @@ class SyncOffsets:
     censored: np.ndarray
     theta: np.ndarray
     horizon: int
+
+    def to_dataset(self):
+        """``xarray.Dataset``: ``t_sync``, ``sync_censored``, ``theta`` (sample); attrs horizon."""
+        import xarray as xr
+
+        return xr.Dataset(
+            {"t_sync": ("sample", self.offset), "sync_censored": ("sample", self.censored),
+             "theta": ("sample", self.theta)},
+            attrs={"horizon": int(self.horizon)},
+        )
 
 
 def _spread_and_steps(spread, steps) -> tuple[np.ndarray, np.ndarray]:

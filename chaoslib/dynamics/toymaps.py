@@ -1,9 +1,9 @@
 """Batched toy maps with known Lyapunov exponents, to validate the estimators.
 
-Every map is a callable ``step(x: (batch, *state)) -> (batch, *state)`` like ``AlbertMap.step``,
-written with torch operations only (so ``torch.func.jvp`` goes through it), and has
-``initial_states(batch, seed)`` and ``reference_exponents`` (per step of the map) with the
-literature value it comes from.
+Every map is a callable ``step(x: (batch, *state)) -> (batch, *state)`` like the ``step`` of a
+:class:`~chaoslib.model.protocol.WeightTiedMap`, written with torch operations only (so
+``torch.func.jvp`` goes through it), and has ``initial_states(batch, seed)`` and
+``reference_exponents`` (per step of the map) with the literature value it comes from.
 
 - :class:`LogisticMap`, r = 4: ``x -> r x (1 - x)``, state (1,), lambda = ln 2 (exact).
 - :class:`HenonMap`, a = 1.4, b = 0.3: state (2,), lambda = 0.419, -1.623 per step; their sum

@@ -10,7 +10,7 @@ What counts as an edge:
   probes -> sync -> runner -> probes cycle of commit 3dbdda8 was exactly that), so it is an edge.
 * NOT imports under ``if TYPE_CHECKING:``. They never run, so they cannot close a cycle, and a type
   named in an annotation (with ``from __future__ import annotations``) is documentation of the
-  interface, not a dependency of the code: ``provenance`` describes a ``model.ModelInfo`` this
+  interface, not a dependency of the code: ``provenance`` describes a ``model.Network`` this
   way without importing the model layer.
 * ``chaoslib/__init__.py`` (the lazy public API) is the facade above every layer; its names are
   loaded with ``importlib`` on first use, so it has no static edges.
@@ -26,7 +26,7 @@ import pytest
 from chaoslib.book.sphinx_ext import API_LAYERS
 
 PACKAGE = "chaoslib"
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
 
 # Lowest first. A module may import modules of its own layer or below, never above. One table for the
 # architecture: the API reference's sections are the same layers, in the same order.

@@ -18,17 +18,12 @@ import torch
 
 from chaoslib.data.tokenization import encode, load_tokenizer
 from chaoslib.dynamics.lyapunov import (
-    AlbertNetwork,
-    chaos_length,
-    compare_chaos_lengths,
     eps_sensitivity,
     local_exponents,
-    network_exponents,
 )
 from chaoslib.dynamics.spectrum import initial_tangents, lyapunov_spectrum, push_tangents
-from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
 TEXTS = [
@@ -115,41 +110,6 @@ def test_kaplan_yorke_of_an_albert_spectrum_is_consistent(encoded):
         assert partial[j] < 0
 
 
-def test_network_exponents_dataset_and_comparison(encoded):
-    networks = [
-        AlbertNetwork(encoded, model_name="albert-base-v2", init="tf", seed=s, dtype="float64", **TINY)
-        for s in (0, 1, 2)
-    ]
-    ds = network_exponents({n.label: n for n in networks}, eps=1e-3, tau=5, n_steps=40)
-    assert list(ds.network.values) == [n.info.label() for n in networks]  # labels match what was loaded
-    assert ds.exponent.shape == (3, 3, 8)
-    assert list(ds.step.values) == [5, 10, 15, 20, 25, 30, 35, 40]
-    # the first network's exponents are those of a direct run on its own map
-    F = tiny_map("tf", 0)
-    direct = local_exponents(F.step, F.embed(encoded), eps=1e-3, tau=5, n_steps=40)
-    np.testing.assert_allclose(ds.exponent.values[0], direct.exponents.numpy(), rtol=1e-10, atol=1e-14)
-    length, censored = chaos_length(torch.from_numpy(ds.exponent.values[0]), 5, 40)
-    assert length.tolist() == ds.chaos_length.values[0].tolist()
-    assert censored.tolist() == ds.censored.values[0].tolist()
-    ref = ds.network.values[0]
-    lengths = ds.chaos_length
-    result = compare_chaos_lengths(lengths.sel(network=ref), lengths.drop_sel(network=ref), 40)
-    assert 0.0 <= result.p_value <= 1.0 and result.n_others == 6
-
-
-def test_masked_variant_tiles_the_mask_over_both_copies(encoded):
-    network = AlbertNetwork(
-        encoded, attention_mask=True, model_name="albert-base-v2", init="mlm", dtype="float64", **TINY
-    )
-    step, F, x0 = network.build()
-    masked = local_exponents(step, x0, eps=1e-7, tau=2, n_steps=4)
-    unmasked = local_exponents(F.step, x0, eps=1e-7, tau=2, n_steps=4)
-    assert torch.isfinite(masked.exponents).all()
-    assert not torch.allclose(masked.exponents, unmasked.exponents)  # the mask changes the dynamics
-    with pytest.raises(ChaoslibError, match="batch_size"):
-        network_exponents({network.label: network}, eps=1e-3, tau=2, n_steps=4, batch_size=2)
-
-
 def test_eps_sensitivity_dataset(encoded):
     F = tiny_map("mlm")
     ds = eps_sensitivity(F.step, F.embed(encoded), eps_values=(1e-6, 1e-1), tau=5, n_steps=20)
@@ -199,18 +159,6 @@ def test_the_first_window_of_an_untrained_network_is_the_first_layernorms_rescal
     assert authors.mean()[0].item() > 0.1
     assert (corrected.exponents < 0).all(), corrected.mean()
     assert corrected.steps.tolist() == [11, 21, 31, 41, 51]
-
-
-def test_a_bad_setting_is_refused_once_before_any_network_is_built():
-    built = []
-
-    def builder():
-        built.append(1)
-        raise AssertionError("no network should be built")
-
-    with pytest.raises(ChaoslibError, match="n_steps=95 must be a positive multiple of tau=10"):
-        network_exponents({f"net{i}": builder for i in range(11)}, eps=1e-2, tau=10, n_steps=95)
-    assert built == []
 
 
 def test_trials_failing_alike_are_reported_once():

@@ -1,4 +1,5 @@
-"""Effective dimension (SPEC 2.4) against a numpy SVD of the centred state matrix."""
+"""Effective dimension (the participation ratio of the states' covariance) against a numpy SVD of the
+centred state matrix."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_trajectory_matches_reference_on_recorded_states(batch_size):
     total_variance = [s.reshape(17, -1).var(0, unbiased=True).sum().item() for s in states]
     np.testing.assert_allclose(result.total_variance, total_variance, rtol=1e-10)
     assert result.n_samples == 17 and result.steps_per_second > 0
-    ds = result.as_dataset(attrs={"model": "toy"})
+    ds = result.to_dataset(attrs={"model": "toy"})
     assert ds.effective_dimension.dims == ("step",) and ds.attrs["model"] == "toy"
 
 
@@ -103,18 +104,24 @@ def test_bad_input():
         effective_dimension_trajectory(_toy_map, torch.zeros(4, 3, 4), 2, attention_mask=torch.ones(3, 3))
 
 
-def test_network_effective_dimensions_labels_each_network():
-    from chaoslib.dynamics.effective_dimension import network_effective_dimensions
+def test_compare_networks_effective_dimensions_labels_each_network(tokenizer):
+    from chaoslib.data.tokenization import encode
+    from chaoslib.model.network import Network
+    from chaoslib.studies.analyses import EffectiveDimensions
+    from chaoslib.studies.compare import compare_networks, network_map
 
-    x0 = torch.randn(9, 3, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    networks = {"toy": lambda: (_toy_map, x0), "doubled": lambda: (lambda x: _toy_map(2 * x), x0)}
-    ds = network_effective_dimensions(networks, 4, batch_size=4)
+    texts = ["the cat", "a b c", "one two", "dogs bark", "x y z", "hello", "sat on", "the mat", "it is"]
+    encoded = encode(tokenizer, texts, n_tokens=4)
+    networks = [Network("albert-wikitext2", "random", init="tf", seed=s) for s in (1, 2)]
+    ds = compare_networks(networks, EffectiveDimensions(n_steps=4, batch_size=4), encoded, dtype="float64")
     assert ds.effective_dimension.dims == ("network", "step")
-    assert list(ds.network.values) == ["toy", "doubled"]
-    single = effective_dimension_trajectory(lambda x: _toy_map(2 * x), x0, 4)
-    doubled = ds.effective_dimension.sel(network="doubled")
-    np.testing.assert_allclose(doubled, single.effective_dimension, rtol=1e-12)
-    assert not np.allclose(ds.effective_dimension.sel(network="toy")[1:], single.effective_dimension[1:])
+    assert list(ds.network.values) == [n.label() for n in networks]
+    step, _, x0, _ = network_map(networks[1], encoded, dtype="float64")
+    single = effective_dimension_trajectory(step, x0, 4)
+    second = ds.effective_dimension.sel(network=networks[1].label())
+    np.testing.assert_allclose(second, single.effective_dimension, rtol=1e-12)
+    first = ds.effective_dimension.sel(network=networks[0].label())
+    assert not np.allclose(first[1:], single.effective_dimension[1:])
 
 
 def test_collapsed_cloud_is_flagged_unresolved():
@@ -128,4 +135,4 @@ def test_collapsed_cloud_is_flagged_unresolved():
     np.testing.assert_allclose(result.relative_variance, variance / result.mean_square_norm)
     assert result.resolved[:10].all() and not result.resolved[-10:].any()
     assert result.state_eps == pytest.approx(torch.finfo(torch.float32).eps)
-    assert bool(result.as_dataset().resolved[0]) and not bool(result.as_dataset().resolved[-1])
+    assert bool(result.to_dataset().resolved[0]) and not bool(result.to_dataset().resolved[-1])

@@ -109,11 +109,11 @@ def albert_map_trial(settings: dict) -> dict:
     """A real trial: a tiny random ALBERT (real code path, real tokenizer), iterated n_steps times.
 
     Returns the final states (samples, tokens, hidden) in float32, their norms at every step
-    (steps + 1, samples) and the network's ModelInfo.
+    (steps + 1, samples) and the network's Network.
     """
     from chaoslib.data.tokenization import encode, load_tokenizer
     from chaoslib.model.albert_map import AlbertMap
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
 
     model, info = load_albert(
         "albert-base-v2", weights="random", init=settings["init"], seed=settings["seed"], **TINY
@@ -334,77 +334,23 @@ def test_albert_sweep_gives_identical_records_locally_and_on_two_ray_workers(ray
         assert (a["key"], a["settings"], a["result"]) == (b["key"], b["settings"], b["result"])
 
 
-# --- the dynamics drivers on the sweep layer ----------------------------------------------------------
-
-
-class CountingNetwork:
-    """An AlbertNetwork that counts its builds in a file (so builds in Ray workers count too)."""
-
-    def __init__(self, network, counter: Path):
-        self.network, self.counter = network, counter
-        self.info = None
-
-    @property
-    def settings(self):
-        return self.network.settings
-
-    def __call__(self):
-        with self.counter.open("a") as handle:
-            handle.write("build\n")
-        result = self.network()
-        self.info = self.network.info
-        return result
-
-
-def _networks(counter: Path, seeds=(1, 2)):
-    from chaoslib.data.tokenization import encode, load_tokenizer
-    from chaoslib.dynamics.lyapunov import AlbertNetwork
-
-    encoded = encode(load_tokenizer(), TEXTS[:2], n_tokens=8)
-    tiny = dict(model_name="albert-base-v2", init="tf", dtype="float64", **TINY)
-    return {f"s{s}": CountingNetwork(AlbertNetwork(encoded, seed=s, **tiny), counter) for s in seeds}
-
-
-def test_driver_store_resumes_and_keys_by_network_and_parameters(tmp_path, one_thread):
-    from chaoslib.dynamics.lyapunov import network_exponents
-
-    counter = tmp_path / "builds.log"
-    networks = _networks(counter)
-    plain = network_exponents(networks, eps=1e-3, tau=2, n_steps=6)
-    assert counter.read_text().count("build") == 2
-    stored = network_exponents(networks, eps=1e-3, tau=2, n_steps=6, store_dir=tmp_path / "store")
-    again = network_exponents(_networks(counter), eps=1e-3, tau=2, n_steps=6, store_dir=tmp_path / "store")
-    assert counter.read_text().count("build") == 4  # the third call built nothing
-    xr.testing.assert_identical(plain, stored)
-    xr.testing.assert_identical(plain, again)
-    network_exponents(
-        _networks(counter, seeds=(1, 3)), eps=1e-3, tau=2, n_steps=6, store_dir=tmp_path / "store"
-    )
-    assert counter.read_text().count("build") == 5  # only the new network s3
-    network_exponents(networks, eps=1e-2, tau=2, n_steps=6, store_dir=tmp_path / "store")
-    assert counter.read_text().count("build") == 7  # another eps: both again
-    with pytest.raises(ChaoslibError, match="does not describe itself"):
-        network_exponents({"toy": lambda: (lambda x: x, torch.zeros(2, 3))}, store_dir=tmp_path / "toy")
+# --- the comparison driver on the sweep layer (its local behaviour: tests/test_compare.py) --------------
 
 
 @requires_ray
-def test_dynamics_drivers_on_ray_equal_local(ray_cluster, tmp_path, one_thread):
-    """The three drivers: executor="ray" gives the local datasets, and the networks' ModelInfo."""
-    from chaoslib.dynamics.effective_dimension import network_effective_dimensions
-    from chaoslib.dynamics.lyapunov import network_exponents
-    from chaoslib.dynamics.sync_networks import network_synchronisation
+def test_comparison_driver_on_ray_equals_local(ray_cluster, one_thread):
+    """compare_networks with executor="ray" gives the local datasets (analyses of exponents, synchronisation,
+    effective dimension) and the loaded networks' records, built in the workers."""
+    from chaoslib.data.tokenization import encode, load_tokenizer
+    from chaoslib.model.network import Network
+    from chaoslib.studies.analyses import EffectiveDimensions, Exponents, Synchronisation
+    from chaoslib.studies.compare import compare_networks
 
-    counter = tmp_path / "builds.log"
-    for driver, kwargs in (
-        (network_exponents, dict(eps=1e-3, tau=2, n_steps=6)),
-        (network_synchronisation, dict(n_steps=6, tau=2, eps=1e-3)),
-        (network_effective_dimensions, dict(n_steps=5)),
-    ):
-        local_networks, ray_networks = _networks(counter), _networks(counter)
-        local = driver(local_networks, **kwargs)
-        remote = driver(ray_networks, executor="ray", **kwargs)
+    encoded = encode(load_tokenizer(), TEXTS[:2], n_tokens=8)
+    networks = [Network("albert-base-v2", "random", init="tf", seed=s, config=TINY) for s in (1, 2)]
+    for analysis in (Exponents(eps=1e-3, tau=2, n_steps=6), Synchronisation(n_steps=6, tau=2, eps=1e-3),
+                     EffectiveDimensions(n_steps=5)):
+        local = compare_networks(networks, analysis, encoded, dtype="float64")
+        remote = compare_networks(networks, analysis, encoded, dtype="float64", executor="ray")
         timing = [v for v in ("steps_per_second",) if v in local]
         xr.testing.assert_identical(local.drop_vars(timing), remote.drop_vars(timing))
-        for a, b in zip(local_networks.values(), ray_networks.values(), strict=True):
-            assert b.info is not None and a.info == b.info  # set from the worker's result
-    assert counter.read_text().count("build") == 12

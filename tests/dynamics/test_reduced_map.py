@@ -1,4 +1,4 @@
-"""The reduced D-dimensional map (SPEC 2.3, target R10) against the full layer on synchronised states."""
+"""The reduced D-dimensional map (the book's claim R10) against the full layer on synchronised states."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from chaoslib.dynamics.reduced_map import (
 from chaoslib.dynamics.sync import token_spread
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 TINY = dict(
     hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=1, embedding_size=16
@@ -85,11 +85,27 @@ def test_albert_large_float32():
     assert comparison.one_step_error.max() < 1e-5
     assert comparison.full_spread.max() < 1e-6
     assert torch.all(token_spread(synchronise(y, 16)) == 0)
+    ds = comparison.to_dataset()
+    assert ds.relative_error.dims == ("sample", "step") and list(ds.step.values) == [0, 1, 2, 3]
+    assert ds.one_step_error.values.tolist() == comparison.one_step_error.double().tolist()
+
+
+class _NoSynchronisedStep:
+    """Has a step and a hidden size, not the layer on synchronised states."""
+
+    hidden_size = 3
+
+    def step(self, x, attention_mask=None):
+        return x
 
 
 def test_bad_input():
-    with pytest.raises(ChaoslibError, match="AlbertMap"):
+    with pytest.raises(ChaoslibError, match="Linear has no hidden_size, step, synchronised_step"):
         ReducedMap(torch.nn.Linear(3, 3))
+    with pytest.raises(ChaoslibError, match="_NoSynchronisedStep has no synchronised_step:"):
+        ReducedMap(_NoSynchronisedStep())
+    with pytest.raises(ChaoslibError, match="has no synchronised_step"):
+        reduced_vs_full(_NoSynchronisedStep(), torch.zeros(2, 3), n_tokens=4)
     _, albert = _maps("float32")
     with pytest.raises(ChaoslibError, match="hidden size"):
         ReducedMap(albert)(torch.zeros(2, 63))

@@ -1,4 +1,4 @@
-"""Token spread sigma(t) and synchronisation offsets (SPEC 2.3)."""
+"""Token spread sigma(t) and synchronisation offsets (the first step where sigma falls below a threshold)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def test_sync_offset_absolute_threshold():
     np.testing.assert_array_equal(result.censored, [False, True, False, False])
     assert result.horizon == 9
     np.testing.assert_allclose(result.theta, 1e-5)
+    ds = result.to_dataset()  # one naming with the exponents' chaos_censored: t_sync, sync_censored
+    np.testing.assert_array_equal(ds.t_sync.values, [5, 9, 0, 4])
+    np.testing.assert_array_equal(ds.sync_censored.values, [False, True, False, False])
+    assert ds.t_sync.dims == ("sample",) and ds.attrs["horizon"] == 9
 
 
 def test_sync_offset_relative_threshold_and_edge_cases():
@@ -103,25 +107,19 @@ def test_bad_input():
         offsets_by_threshold(_spread_curves(), [])
 
 
-def test_network_synchronisation_records_spread_and_chaos_length_of_the_same_inputs():
+def test_compare_networks_synchronisation_records_spread_and_chaos_length_of_the_same_inputs():
     from chaoslib.data.tokenization import encode, load_tokenizer
-    from chaoslib.dynamics.lyapunov import AlbertNetwork, chaos_length, local_exponents
-    from chaoslib.dynamics.sync_networks import network_synchronisation
+    from chaoslib.dynamics.lyapunov import chaos_length, local_exponents
+    from chaoslib.model.network import Network
+    from chaoslib.studies.analyses import Synchronisation
+    from chaoslib.studies.compare import compare_networks, network_map
 
-    tiny = dict(
-        model_name="albert-base-v2",
-        init="mlm",
-        hidden_size=32,
-        num_attention_heads=4,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        embedding_size=16,
-    )
     encoded = encode(load_tokenizer(), ["the cat sat on the mat", "a b c"], n_tokens=8)
-    networks = {"s1": AlbertNetwork(encoded, seed=1, **tiny), "s2": AlbertNetwork(encoded, seed=2, **tiny)}
-    ds = network_synchronisation(networks, n_steps=20, tau=5, eps=1e-3, seed=0)
+    networks = [Network("albert-wikitext2", "random", init="mlm", seed=s) for s in (1, 2)]
+    ds = compare_networks(networks, Synchronisation(n_steps=20, tau=5, eps=1e-3, seed=0), encoded,
+                          labels=["s1", "s2"])
     assert ds.token_spread.dims == ("network", "sample", "step") and ds.token_spread.shape == (2, 2, 21)
-    step, albert, x0 = networks["s2"].build()
+    step, albert, x0, _ = network_map(networks[1], encoded)
     states = [x0]
     for _ in range(20):
         states.append(albert.step(states[-1]))
