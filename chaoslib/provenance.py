@@ -1,7 +1,7 @@
 """Provenance: what produced a number or a figure (model, weights, init, seed, profile, versions, device, commit).
 
 Each chapter saves its provenance to ``<results_dir>/<chapter>/provenance.json``; the book's
-reproducibility appendix collects them. Reproduction targets (SPEC section 3) are recorded with
+reproducibility appendix collects them. Reproduction targets (the paper's claims R1, R2, ..., listed on the results page) are recorded with
 :func:`report_target` and shown side by side on the results page.
 """
 
@@ -22,7 +22,7 @@ from chaoslib.settings import REPO_ROOT
 from chaoslib.store import read_json, write_json
 
 if TYPE_CHECKING:  # provenance sits below the model layer: it only describes networks
-    from chaoslib.model.loading import ModelInfo
+    from chaoslib.model.network import Network
 
 PACKAGES = (
     "chaoslib",
@@ -67,14 +67,14 @@ def device_name(device: str | torch.device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
-def _models(models: ModelInfo | Sequence[ModelInfo]) -> list[ModelInfo]:
+def _models(models: Network | Sequence[Network]) -> list[Network]:
     return [models] if hasattr(models, "as_dict") else list(models)
 
 
 def collect(
     profile: str,
     device: str | torch.device,
-    models: ModelInfo | Sequence[ModelInfo] = (),
+    models: Network | Sequence[Network] = (),
     seed: int | None = None,
     parameters: dict | None = None,
 ) -> dict:
@@ -91,7 +91,7 @@ def collect(
     }
 
 
-def describe_models(models: ModelInfo | Sequence[ModelInfo]) -> str:
+def describe_models(models: Network | Sequence[Network]) -> str:
     """``albert-large-v2, random weights (tf init, seeds 0-9)`` or ``... pretrained weights (hub:...)``."""
     models = _models(models)
     parts = []
@@ -111,7 +111,7 @@ def describe_models(models: ModelInfo | Sequence[ModelInfo]) -> str:
 
 
 def caption(
-    models: ModelInfo | Sequence[ModelInfo],
+    models: Network | Sequence[Network],
     profile: str,
     device: str | torch.device,
     seed: int | None = None,
@@ -151,7 +151,7 @@ def report_target(
     note: str = "",
     chapter: str = "",
 ) -> Path:
-    """Record what this build measured for a reproduction target (SPEC 3: R1, R2, ...).
+    """Record what this build measured for a reproduction target (R1, R2, ...: the paper's claims, see the results page).
 
     ``holds=None`` means the target cannot be checked in this edition (say why in ``note``).
     """

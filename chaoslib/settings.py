@@ -93,6 +93,6 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 
 def disable_tf32() -> None:
-    """Keep float32 matrix products in true float32 on Ampere+ GPUs (SPEC 1: TF32 off by default)."""
+    """Keep float32 matrix products in true float32 on Ampere+ GPUs (TF32 off by default, so float32 means float32 on every GPU)."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False

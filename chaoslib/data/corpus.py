@@ -110,14 +110,8 @@ def candidate_paragraphs(
     ]
 
 
-def sample_paragraphs(
-    n: int,
-    min_chars: int,
-    seed: int = 0,
-    source: str = "wikitext-2",
-    split: str = "train",
-    data_dir: str | os.PathLike | None = None,
-) -> list[str]:
+def sample_paragraphs(n: int, min_chars: int, seed: int = 0, source: str = "wikitext-2", split: str = "train",
+                      data_dir: str | os.PathLike | None = None) -> list[str]:
     """``n`` distinct paragraphs longer than ``min_chars`` characters, drawn without replacement by
     ``seed`` (several may come from one article; the MLM chapter's pool)."""
     if n < 1:
@@ -238,14 +232,8 @@ def _one_per_article(n: int, pick, seed: int, source: str, split: str, data_dir,
     )
 
 
-def sample_article_paragraphs(
-    n: int,
-    min_chars: int,
-    seed: int = 0,
-    source: str = "wikitext-2",
-    split: str = "train",
-    data_dir: str | os.PathLike | None = None,
-) -> list[str]:
+def sample_article_paragraphs(n: int, min_chars: int, seed: int = 0, source: str = "wikitext-2",
+                              split: str = "train", data_dir: str | os.PathLike | None = None) -> list[str]:
     """``n`` paragraphs longer than ``min_chars`` characters, each from a different article (seeded)."""
     return _one_per_article(
         n,

@@ -1,11 +1,11 @@
-"""Letters as drawing strokes: the targets of the handwriting readout (SPEC 2.7).
+"""Letters as drawing strokes: the targets of the handwriting readout.
 
 A glyph ("U", "S") is taken from a font outline (matplotlib ``TextPath`` with the bundled
 DejaVu Sans), its Bezier curves flattened finely into one polyline, the *stroke*, and that
 stroke resampled to P points evenly spaced in arc length. The readout draws one point per
 time step, so a window of L steps draws the glyph resampled to P = L points.
 
-Choices (ours, stated because the spec is silent):
+Choices (ours, stated because the paper is silent):
 
 - The stroke is the glyph's outline, a closed curve (U and S are one contour each in DejaVu
   Sans). Glyphs with several contours are joined in font order into one stroke: the pen-up

@@ -1,4 +1,4 @@
-"""n-gram masking for masked language modelling (SPEC 2.6).
+"""n-gram masking for masked language modelling (ALBERT's pretraining scheme).
 
 Spans of n = 1, 2, 3 consecutive tokens, n drawn with probability proportional to 1/n
 (6/11, 3/11, 2/11), cover on average 15% of the maskable tokens of each sequence; each

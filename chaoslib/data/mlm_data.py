@@ -1,4 +1,4 @@
-"""The MLM chapter's corpus: seeded paragraphs cut into 128-token blocks across paragraphs (SPEC 2.6).
+"""The MLM chapter's corpus: seeded paragraphs cut into 128-token blocks across paragraphs (the paper: 10,000 paragraphs longer than 512 characters, 5% of them for testing, 128-token blocks).
 
 As the authors' script (``calc_masked_language_modeling.py`` with transformers' ``TextDataset``):
 the sampled paragraphs are written one after the other, the whole text is tokenised, and the
@@ -109,9 +109,9 @@ def _check(n_paragraphs: int, source: str, min_chars: int, n_tokens: int, test_f
             "set; raise n_paragraphs."
         )
     if not 8 <= n_tokens <= 512:
-        raise ChaoslibError(f"n_tokens={n_tokens}; use a block length in 8..512 (SPEC: 128).")
+        raise ChaoslibError(f"n_tokens={n_tokens}; use a block length in 8..512 (the paper: 128).")
     if min_chars < 0:
-        raise ChaoslibError(f"min_chars={min_chars}; give a non-negative number of characters (SPEC: 512).")
+        raise ChaoslibError(f"min_chars={min_chars}; give a non-negative number of characters (the paper: 512).")
 
 
 def concatenated_blocks(tokenizer, paragraphs: Sequence[str], n_tokens: int) -> tuple[Encoded, int]:
@@ -169,11 +169,11 @@ def build_mlm_corpus(
     """The MLM corpus: ``n_paragraphs`` seeded paragraphs as concatenated blocks, ``test_fraction`` as test.
 
     Args:
-        n_paragraphs: paragraphs sampled (SPEC: 10,000), train and test together.
+        n_paragraphs: paragraphs sampled (the paper: 10,000), train and test together.
         source: ``"wikipedia"`` (online, ``datasets``) or ``"wikitext-2"`` (offline, data folder).
-        min_chars: only paragraphs longer than this many characters (SPEC: 512).
-        n_tokens: block length, ``[CLS]`` and ``[SEP]`` included (SPEC: 128).
-        test_fraction: share of the paragraphs that are test paragraphs (SPEC: 0.05).
+        min_chars: only paragraphs longer than this many characters (the paper: 512).
+        n_tokens: block length, ``[CLS]`` and ``[SEP]`` included (the paper: 128).
+        test_fraction: share of the paragraphs that are test paragraphs (the paper: 0.05).
         seed: the sampling seed.
         split: the source's split the train paragraphs come from (WikiText-2: train/valid/test).
         test_split: None: the test paragraphs are the last ``test_fraction`` of the sample from

@@ -317,5 +317,5 @@ loss below the unigram entropy by {base['unigram_entropy'] - ev['mlm_loss']:.2f}
 `config.json`, `{card['weights_file']}` ({card.get('weights_dtype', 'float32')}, SHA-256 `{card['sha256']}`), `card.json` (this card's numbers),
 `training_log.csv` (per step: loss, masked-LM loss, SOP loss, accuracies, learning rate, tokens/s),
 `training_eval.csv` (held-out evaluation during training).
-Load it: `chaoslib.model.loading.load_albert("{card['name']}", weights="pretrained")`.
+Load it: `chaoslib.load_albert("{card['name']}", weights="pretrained")`.
 """

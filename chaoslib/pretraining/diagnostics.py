@@ -39,7 +39,8 @@ from chaoslib.dynamics.spectrum import kaplan_yorke_dimension, lyapunov_spectrum
 from chaoslib.dynamics.sync import sync_offset
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import ModelInfo, quiet_loading
+from chaoslib.model.loading import quiet_loading
+from chaoslib.model.network import Network
 from chaoslib.pretraining.checkpoint import checkpoint_tokenizer, evaluate_checkpoint
 from chaoslib.pretraining.run_record import INIT_DIR, joined_history
 from chaoslib.provenance import collect
@@ -150,7 +151,7 @@ def _stsb_best(albert_map: AlbertMap, tokenizer, s: DiagnosticSettings, data_dir
     from chaoslib.tasks.glue_sweep import load_subsets
 
     train, dev = load_subsets("stsb", s.stsb_train, s.stsb_dev, s.seed, "local", data_dir)
-    info = ModelInfo("checkpoint", "pretrained", None, None, "pretraining checkpoint")
+    info = Network("checkpoint", "pretrained", init=None, seed=None, source="pretraining checkpoint")
     records = frozen_sweep(albert_map, info, tokenizer, train, dev, depths=s.stsb_depths, epochs=s.stsb_epochs,
                            seed=42, n_tokens=s.stsb_tokens, n_boot=0)
     by_depth = {r["depth"]: r["score"] for r in records}

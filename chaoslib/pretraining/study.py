@@ -1,4 +1,6 @@
-"""Chapter 08's calls: the diagnostics record of a shipped network, its glued numbers, and the live recheck."""
+"""Chapter 08's computations: the diagnostics record of a shipped network, its training phases, the network it
+follows, and the live recheck of its final checkpoint. The chapter's numbers and tables:
+:mod:`chaoslib.book.reports.pretraining`."""
 
 from __future__ import annotations
 
@@ -6,12 +8,12 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.configs import CHECKPOINTS_DIR
+from chaoslib.model.network import Network
 from chaoslib.pretraining.diagnostics import (
     DiagnosticSettings,
     checkpoint_diagnostics,
@@ -19,7 +21,6 @@ from chaoslib.pretraining.diagnostics import (
     run_diagnostics,
     settings_from_dict,
 )
-from chaoslib.stats import bootstrap_interval
 from chaoslib.store import load_dataset
 
 RECORD_FILE = "diagnostics.nc"
@@ -63,37 +64,6 @@ def load_study(
     return ds, log, card
 
 
-def _interval_text(values: np.ndarray, digits: str = ".3g") -> str:
-    low, high = bootstrap_interval(values, np.median)
-    return f"{np.median(values):{digits}} [{low:{digits}}, {high:{digits}}]"
-
-
-def numbers(record: xr.Dataset) -> dict:
-    """The chapter's glued numbers: first and last checkpoint, medians with bootstrap 95% intervals."""
-    first, last = record.isel(checkpoint=0), record.isel(checkpoint=-1)
-    changes = np.abs(np.diff(record.chaos_length.median("sample").values))
-    biggest = int(np.argmax(changes)) if len(changes) else 0
-    return {
-        "pre_n_checkpoints": int(record.sizes["checkpoint"]),
-        "pre_last_step": int(record.checkpoint[-1]),
-        "pre_lambda0_first": _interval_text(first.lambda0.values),
-        "pre_lambda0_last": _interval_text(last.lambda0.values),
-        "pre_chaos_first": _interval_text(first.chaos_length.values, ".0f"),
-        "pre_chaos_last": _interval_text(last.chaos_length.values, ".0f"),
-        "pre_sync_first": _interval_text(first.t_sync.values, ".0f"),
-        "pre_sync_last": _interval_text(last.t_sync.values, ".0f"),
-        "pre_chaos_jump_from": int(record.checkpoint[biggest]),
-        "pre_chaos_jump_to": int(record.checkpoint[min(biggest + 1, record.sizes["checkpoint"] - 1)]),
-        "pre_ed_first": float(first.ed_peak),
-        "pre_ed_last": float(last.ed_peak),
-        "pre_mlm_first": float(first.mlm_accuracy),
-        "pre_mlm_last": float(last.mlm_accuracy),
-        "pre_sop_last": float(last.sop_accuracy),
-        "pre_stsb_first": float(first.stsb_score.max()),
-        "pre_stsb_last": float(last.stsb_score.max()),
-    }
-
-
 def phase_starts(card: dict) -> list[int]:
     """The steps at which a later training phase (a fresh optimizer, ``init_from``) began; [] for one run."""
     return [int(phase["first_step"]) for phase in card["training"].get("phases", [])[1:]]
@@ -107,6 +77,12 @@ def phases_text(card: dict) -> str:
     spans = [f"steps {p['first_step']:,}–{p['steps']:,} (peak learning rate {p['config']['lr']:g})" for p in phases]
     return (f"in {len(phases)} phases, each later one continuing the previous network with a fresh AdamW: "
             + ", then ".join(spans))
+
+
+def followed_network(checkpoint: str, record: xr.Dataset) -> Network:
+    """The shipped network whose pretraining the record follows, for the provenance and captions."""
+    steps = f"checkpoints at steps 0..{int(record.checkpoint[-1])}"
+    return Network(checkpoint, "pretrained", source=f"pretrained here: {checkpoint}, {steps}")
 
 
 def live_recheck(checkpoint: str, record: xr.Dataset, data_dir: str | os.PathLike | None = None):

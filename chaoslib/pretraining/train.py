@@ -74,7 +74,7 @@ class PretrainConfig:
     n_tokens: int = 64
     batch_size: int = 64
     grad_accum: int = 1
-    # masking (SPEC 2.6 / 5)
+    # masking (ALBERT's n-gram scheme, chaoslib.data.masking)
     mask_budget: float = 0.15
     max_ngram: int = 3
     # optimisation

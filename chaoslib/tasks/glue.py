@@ -142,7 +142,7 @@ GLUE_TASKS: tuple[str, ...] = tuple(TASKS)
 # the split each task evaluates on (MNLI: the matched dev set)
 DEV_SPLIT = {name: ("validation_matched" if name == "mnli" else "validation") for name in TASKS}
 _ALIASES = {"sts-b": "stsb", "sst-2": "sst2"}
-DEFAULT_EPOCHS = {"stsb": 10}  # SPEC 2.5 (the authors' run_glue-tasks.py): STS-B 10, the others 3
+DEFAULT_EPOCHS = {"stsb": 10}  # the authors' run_glue-tasks.py: STS-B 10, the others 3
 
 
 def get_task(task: str) -> GlueTask:
@@ -155,7 +155,7 @@ def get_task(task: str) -> GlueTask:
 
 
 def default_epochs(task: str) -> int:
-    """SPEC 2.5: 10 epochs for STS-B, 3 for the other tasks."""
+    """The authors' epochs: 10 for STS-B, 3 for the other tasks."""
     return DEFAULT_EPOCHS.get(get_task(task).name, 3)
 
 

@@ -15,10 +15,9 @@ import torch
 from chaoslib.data.tokenization import Encoded, load_tokenizer
 from chaoslib.dynamics.lyapunov import local_exponents
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import Network
 from chaoslib.stats import bootstrap_interval
-from chaoslib.tasks.glue_features import MAX_SEQ_LENGTH, encode_split, trimmed
-from chaoslib.tasks.glue_sweep import load_subsets, networks
+from chaoslib.tasks.glue_features import MAX_SEQ_LENGTH, encode_split, load_subsets, trimmed
 
 
 def chaos_time_scale(
@@ -64,14 +63,11 @@ def chaos_time_scale(
 
 
 def chaos_time_scales(
+    networks: Sequence[Network],
     task: str = "stsb",
     n_samples: int = 16,
     subsample_seed: int = 0,
     data_source: str = "local",
-    model_name: str = "albert-large-v2",
-    weights_list: Sequence[str] = ("pretrained", "random"),
-    init: str = "glue",
-    init_seeds: Sequence[int] = (0,),
     n_tokens: int = MAX_SEQ_LENGTH,
     masked: bool = True,
     eps: float = 1e-2,
@@ -80,12 +76,12 @@ def chaos_time_scales(
     seed: int = 0,
     device: str | torch.device = "cpu",
     dtype: str = "float32",
-    weights_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     config_overrides: dict | None = None,
 ) -> dict[str, dict]:
-    """:func:`chaos_time_scale` of each network of :func:`glue_by_depth` on ``n_samples`` dev pairs
-    of ``task``, keyed by network label.
+    """:func:`chaos_time_scale` of each of ``networks`` (those of
+    :func:`chaoslib.tasks.glue_sweep.glue_by_depth`) on ``n_samples`` dev pairs of ``task``, keyed by the
+    loaded network's label.
 
     Columns that are padding in every pair are cut first (under the mask they never influence the
     real tokens).
@@ -93,18 +89,9 @@ def chaos_time_scales(
     _, dev = load_subsets(task, 1, n_samples, subsample_seed, data_source, data_dir)
     encoded = trimmed(encode_split(load_tokenizer(data_dir=data_dir), dev, n_tokens))
     out = {}
-    for net in networks(weights_list, init_seeds):
-        model, info = load_albert(
-            model_name,
-            weights=net["weights"],
-            init=init,
-            seed=net["init_seed"] or 0,
-            weights_dir=weights_dir,
-            data_dir=data_dir,
-            device=device,
-            dtype=dtype,
-            **dict(config_overrides or {}),
-        )
+    for network in networks:
+        overrides = dict(config_overrides or {})
+        model, info = network.load(device=device, dtype=dtype, data_dir=data_dir, **overrides)
         out[info.label()] = chaos_time_scale(
             AlbertMap(model), encoded, masked=masked, eps=eps, tau=tau, n_steps=n_steps, seed=seed
         )

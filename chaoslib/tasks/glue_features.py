@@ -1,12 +1,13 @@
-"""Frozen-encoder features of a GLUE split at every depth, from ONE trajectory (SPEC 2.5).
+"""Frozen-encoder features of a GLUE split at every depth, from ONE trajectory.
 
 ALBERT repeats one layer, so the pooled output of ``AlbertModel(num_hidden_layers=d)`` is
 ``pool(F^d(x0))`` with the attention mask: a single run to the deepest depth records the
 features of every depth (:func:`depth_features`), and the frozen sweep over depths 1..100 costs
 one 100-layer pass. :func:`cached_depth_features` keeps them on disk, keyed by what they depend on.
 
-Also here: the encoding of a split (:func:`encode_split`), length batching and trimming of
-all-pad columns (exact under the mask), and the depth lists of a sweep.
+Also here: the seeded train and dev subsamples of a task (:func:`load_subsets`), the encoding of a split
+(:func:`encode_split`), length batching and trimming of all-pad columns (exact under the mask), and the depth
+lists of a sweep.
 """
 
 from __future__ import annotations
@@ -24,9 +25,24 @@ from chaoslib.data.tokenization import Encoded, encode
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
 from chaoslib.store import atomic_write_bytes
-from chaoslib.tasks.glue import GlueSplit
+from chaoslib.tasks.glue import DEV_SPLIT, GlueSplit, get_task, load_glue
 
-MAX_SEQ_LENGTH = 64  # SPEC 2.5 (the authors' --max_seq_length 64)
+MAX_SEQ_LENGTH = 64  # the authors' --max_seq_length 64
+
+
+def load_subsets(
+    task: str,
+    n_train: int | None,
+    n_dev: int | None,
+    subsample_seed: int = 0,
+    data_source: str = "local",
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[GlueSplit, GlueSplit]:
+    """The seeded train and dev subsamples of ``task`` (None: every row)."""
+    spec = get_task(task)
+    train = load_glue(spec.name, "train", source=data_source, data_dir=data_dir)
+    dev = load_glue(spec.name, DEV_SPLIT[spec.name], source=data_source, data_dir=data_dir)
+    return train.subsample(n_train, seed=subsample_seed), dev.subsample(n_dev, seed=subsample_seed)
 
 
 def check_depths(depths: Sequence[int]) -> list[int]:

@@ -21,7 +21,7 @@ import torch
 
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import ModelInfo
+from chaoslib.model.network import Network
 from chaoslib.tasks.glue import GlueSplit, default_epochs, get_task
 from chaoslib.tasks.glue_features import (
     MAX_SEQ_LENGTH,
@@ -33,14 +33,18 @@ from chaoslib.tasks.glue_features import (
 from chaoslib.tasks.glue_metrics import PRIMARY_METRIC, glue_metrics, score_interval
 from chaoslib.tasks.heads import MAX_GRAD_NORM, predict_stacked, train_stacked_heads
 
-FROZEN_LR = 1e-3  # SPEC 2.5 (the authors' lr with --fix_encoder)
+FROZEN_LR = 1e-3  # the authors' lr with --fix_encoder
 N_BOOT = 1000  # bootstrap resamples of the dev rows for each score's interval
 
 
-def info_of(record: dict) -> ModelInfo:
-    """The :class:`ModelInfo` of the network a record (:func:`score_record`) was computed with."""
-    return ModelInfo(
-        record["model"], record["weights"], record["init"], record["init_seed"], record["source"]
+def info_of(record: dict) -> Network:
+    """The :class:`Network` of the network a record (:func:`score_record`) was computed with."""
+    return Network(
+        record["model"],
+        record["weights"],
+        init=record["init"],
+        seed=record["init_seed"],
+        source=record["source"],
     )
 
 
@@ -48,7 +52,7 @@ def score_record(
     task: str,
     arm: str,
     depth: int,
-    info: ModelInfo,
+    info: Network,
     seed: int,
     metrics: dict,
     interval: tuple[float, float] = (float("nan"), float("nan")),
@@ -78,7 +82,7 @@ def score_record(
 
 def frozen_sweep(
     albert_map: AlbertMap,
-    info: ModelInfo,
+    info: Network,
     tokenizer,
     train: GlueSplit,
     dev: GlueSplit,
@@ -104,7 +108,7 @@ def frozen_sweep(
         tokenizer: the ALBERT tokenizer.
         train, dev: labelled splits of one task (e.g. ``load_glue("stsb", "train")``).
         depths: encoder depths to evaluate.
-        epochs: passes over train (None: SPEC's 10 for STS-B, 3 otherwise).
+        epochs: passes over train (None: the authors' 10 for STS-B, 3 otherwise).
         batch_size, lr, lr_decay, weight_decay, dropout, max_grad_norm, seed: head training (see
             :func:`chaoslib.tasks.heads.train_stacked_heads`; the schedule is exponential, as the
             authors' frozen arm).

@@ -1,4 +1,4 @@
-"""GLUE score against depth (SPEC 2.5): both arms, every network, the chaos length, one result.
+"""GLUE score against depth: both arms, every network, the chaos length, one result.
 
 The orchestrator of :mod:`glue_features` (frozen features from one trajectory),
 :mod:`glue_frozen` (stacked heads, one per depth) and :mod:`glue_trained` (fine-tuning per
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,10 +27,17 @@ import xarray as xr
 
 from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import ModelInfo, load_albert
+from chaoslib.model.network import Network
 from chaoslib.sweep import run_sweep
-from chaoslib.tasks.glue import DEV_SPLIT, GlueSplit, get_task, load_glue
-from chaoslib.tasks.glue_features import MAX_SEQ_LENGTH, check_depths, encode_split
+from chaoslib.tasks.glue import get_task
+from chaoslib.tasks.glue_chaos import chaos_time_scales
+from chaoslib.tasks.glue_features import (
+    MAX_SEQ_LENGTH,
+    check_depths,
+    encode_split,
+    load_subsets,
+    parse_depths,
+)
 from chaoslib.tasks.glue_frozen import FROZEN_LR, N_BOOT, frozen_sweep, info_of
 from chaoslib.tasks.glue_metrics import PRIMARY_METRIC
 from chaoslib.tasks.glue_trained import TRAINED_LR, finetune_trial
@@ -38,57 +46,21 @@ from chaoslib.tasks.heads import MAX_GRAD_NORM
 ARMS = ("frozen", "trained")
 
 
-def load_subsets(
-    task: str,
-    n_train: int | None,
-    n_dev: int | None,
-    subsample_seed: int = 0,
-    data_source: str = "local",
-    data_dir: str | os.PathLike | None = None,
-) -> tuple[GlueSplit, GlueSplit]:
-    """The seeded train and dev subsamples of ``task`` (None: every row)."""
-    spec = get_task(task)
-    train = load_glue(spec.name, "train", source=data_source, data_dir=data_dir)
-    dev = load_glue(spec.name, DEV_SPLIT[spec.name], source=data_source, data_dir=data_dir)
-    return train.subsample(n_train, seed=subsample_seed), dev.subsample(n_dev, seed=subsample_seed)
-
-
-def networks(weights_list: Sequence[str], init_seeds: Sequence[int]) -> list[dict]:
-    """The networks of a comparison: the pretrained one once, a random one per init seed."""
-    out = []
-    for weights in weights_list:
-        seeds = [None] if weights == "pretrained" else [int(s) for s in init_seeds]
-        out.extend({"weights": weights, "init_seed": s} for s in seeds)
-    return out
-
-
-def _load_network(settings: dict, head: str = "base", **extra):
-    return load_albert(
-        settings["model_name"],
-        weights=settings["weights"],
-        init=settings["init"],
-        seed=settings["init_seed"] or 0,
-        head=head,
-        weights_dir=settings["weights_dir"],
-        data_dir=settings["data_dir"],
-        device=settings["device"],
-        dtype=settings["dtype"],
-        **extra,
-        **settings["overrides"],
-    )
+def _subsets(settings: dict):
+    """A trial's seeded (train, dev) subsamples of its task."""
+    return load_subsets(*(settings[k] for k in ("task", "n_train", "n_dev", "subsample_seed", "data_source",
+                                                "data_dir")))
 
 
 def frozen_trial(settings: dict, cache_dir: str | os.PathLike | None = None) -> dict:
     """One network's frozen arm (every depth) from its settings; for :func:`run_sweep`."""
-    train, dev = load_subsets(
-        settings["task"],
-        settings["n_train"],
-        settings["n_dev"],
-        settings["subsample_seed"],
-        settings["data_source"],
-        settings["data_dir"],
+    train, dev = _subsets(settings)
+    model, info = Network.from_key(settings["network"]).load(
+        device=settings["device"],
+        dtype=settings["dtype"],
+        data_dir=settings["data_dir"],
+        **settings["overrides"],
     )
-    model, info = _load_network(settings)
     records = frozen_sweep(
         AlbertMap(model),
         info,
@@ -113,14 +85,7 @@ def frozen_trial(settings: dict, cache_dir: str | os.PathLike | None = None) -> 
 
 def trained_trial(settings: dict) -> dict:
     """One (depth, network, seed) fine-tuning run from its settings; for :func:`run_sweep`."""
-    train, dev = load_subsets(
-        settings["task"],
-        settings["n_train"],
-        settings["n_dev"],
-        settings["subsample_seed"],
-        settings["data_source"],
-        settings["data_dir"],
-    )
+    train, dev = _subsets(settings)
     tokenizer = load_tokenizer(data_dir=settings["data_dir"])
     record = finetune_trial(
         settings["task"],
@@ -129,10 +94,7 @@ def trained_trial(settings: dict) -> dict:
         torch.from_numpy(train.require_labels()),
         encode_split(tokenizer, dev, settings["n_tokens"]),
         dev.require_labels(),
-        model_name=settings["model_name"],
-        weights=settings["weights"],
-        init=settings["init"],
-        init_seed=settings["init_seed"] or 0,
+        Network.from_key(settings["network"]),
         epochs=settings["epochs"],
         batch_size=settings["batch_size"],
         lr=settings["lr"],
@@ -142,7 +104,6 @@ def trained_trial(settings: dict) -> dict:
         seed=settings["seed"],
         n_boot=settings["n_boot"],
         device=settings["device"],
-        weights_dir=settings["weights_dir"],
         data_dir=settings["data_dir"],
         dtype=settings["dtype"],
         **settings["overrides"],
@@ -152,18 +113,15 @@ def trained_trial(settings: dict) -> dict:
 
 def glue_by_depth(
     results_dir: str | os.PathLike,
+    networks: Sequence[Network],
+    trained_networks: Sequence[Network] | None = None,
     task: str = "stsb",
     n_train: int | None = None,
     n_dev: int | None = None,
     subsample_seed: int = 0,
     data_source: str = "local",
-    model_name: str = "albert-large-v2",
-    weights_list: Sequence[str] = ("pretrained", "random"),
-    init: str = "glue",
-    init_seeds: Sequence[int] = (0,),
     frozen_depths: Sequence[int] = range(1, 101),
     trained_depths: Sequence[int] = (),
-    trained_init_seeds: Sequence[int] | None = None,
     trained_n_train: int | None = None,
     frozen_epochs: int | None = None,
     trained_epochs: int | None = None,
@@ -178,22 +136,23 @@ def glue_by_depth(
     n_boot: int = N_BOOT,
     device: str = "cpu",
     dtype: str = "float32",
-    weights_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     executor: str = "local",
     ray_address: str | None = None,
     progress: bool = False,
     config_overrides: dict | None = None,
-) -> tuple[list[dict], list[ModelInfo]]:
-    """Both arms for every network (pretrained once, random ``init`` per seed in ``init_seeds``).
+) -> tuple[list[dict], list[Network]]:
+    """Both arms for every network.
 
     Args:
         results_dir: the chapter's folder: finished trials in ``trials/``, frozen features in
             ``features/`` (local executor only); a rerun computes only what is missing.
+        networks: the networks of the frozen arm, in order (e.g. the network under test, then the random
+            networks it is compared with: :func:`chaoslib.model.network.reference_and_comparisons`).
+        trained_networks: the networks of the trained arm (None: ``networks``).
         task, n_train, n_dev, subsample_seed, data_source, data_dir: the GLUE data (seeded
             subsamples of train and dev; None: every row).
         frozen_depths, trained_depths: the depths of each arm (empty: the arm is skipped).
-        trained_init_seeds: the random networks of the trained arm (None: ``init_seeds``).
         trained_n_train: train rows of the trained arm (None: ``n_train``), a seeded subsample;
             the dev rows are those of the frozen arm.
         trained_schedule: ``"authors"`` (linear decay for pretrained, exponential for random, as
@@ -206,7 +165,7 @@ def glue_by_depth(
     A pretrained network that cannot be loaded raises
     :class:`chaoslib.errors.PretrainedWeightsUnavailable` (never replaced by random weights).
     Returns every record (:func:`chaoslib.tasks.glue_frozen.score_record`) and each network's
-    :class:`ModelInfo`.
+    :class:`Network`.
     """
     task = get_task(task).name
     results_dir = Path(results_dir)
@@ -219,8 +178,6 @@ def glue_by_depth(
         "subsample_seed": subsample_seed,
         "data_source": data_source,
         "data_dir": str(data_dir) if data_dir else None,
-        "model_name": model_name,
-        "init": init,
         "batch_size": batch_size,
         "lr_decay": lr_decay,
         "max_grad_norm": max_grad_norm,
@@ -229,35 +186,20 @@ def glue_by_depth(
         "n_boot": n_boot,
         "device": str(device),
         "dtype": dtype,
-        "weights_dir": str(weights_dir) if weights_dir else None,
         "overrides": dict(config_overrides or {}),
     }
-    nets = networks(weights_list, init_seeds)
-    store = results_dir / "trials"
+    networks = list(networks)
+    trained_networks = networks if trained_networks is None else list(trained_networks)
+    # both arms' trials go to one store, through the same executor
+    sweep = functools.partial(run_sweep, executor=executor, ray_address=ray_address, store=results_dir / "trials",
+                              progress=progress)
     records: list[dict] = []
-    infos: dict[str, ModelInfo] = {}
+    infos: dict[str, Network] = {}
     if frozen_depths:
-        trials = [
-            {
-                **common,
-                **net,
-                "arm": "frozen",
-                "depths": frozen_depths,
-                "epochs": frozen_epochs,
-                "lr": frozen_lr,
-            }
-            for net in nets
-        ]
+        trials = [{**common, "network": net.key(), "arm": "frozen", "depths": frozen_depths, "epochs": frozen_epochs,
+                   "lr": frozen_lr} for net in networks]
         cache = results_dir / "features" if executor == "local" else None
-        done = run_sweep(
-            trials,
-            functools.partial(frozen_trial, cache_dir=cache),
-            executor=executor,
-            ray_address=ray_address,
-            store=store,
-            progress=progress,
-            desc="frozen arm (networks)",
-        )
+        done = sweep(trials, functools.partial(frozen_trial, cache_dir=cache), desc="frozen arm (networks)")
         for rec in done:
             records.extend(rec.result["records"])
             infos.setdefault(rec.result["records"][0]["network"], info_of(rec.result["records"][0]))
@@ -265,7 +207,7 @@ def glue_by_depth(
         trials = [
             {
                 **common,
-                **net,
+                "network": net.key(),
                 "arm": "trained",
                 "depth": d,
                 "epochs": trained_epochs,
@@ -273,22 +215,11 @@ def glue_by_depth(
                 "schedule": trained_schedule,
                 "n_train": n_train if trained_n_train is None else trained_n_train,
             }
-            for net in networks(
-                weights_list, init_seeds if trained_init_seeds is None else trained_init_seeds
-            )
+            for net in trained_networks
             for d in trained_depths
         ]
         resources = {"num_gpus": 1} if str(device).startswith("cuda") else None
-        done = run_sweep(
-            trials,
-            trained_trial,
-            executor=executor,
-            ray_address=ray_address,
-            store=store,
-            resources=resources,
-            progress=progress,
-            desc="trained arm (depth x network)",
-        )
+        done = sweep(trials, trained_trial, resources=resources, desc="trained arm (depth x network)")
         for rec in done:
             records.append(rec.result["record"])
             infos.setdefault(rec.result["record"]["network"], info_of(rec.result["record"]))
@@ -364,3 +295,44 @@ def glue_dataset(records: Sequence[dict], chaos: dict[str, dict] | None = None) 
         some = next(iter(chaos.values()))
         ds.attrs.update(chaos_tau=int(some["tau"]), chaos_n_steps=int(some["n_steps"]))
     return ds
+
+
+# ----------------------------------------------------------------------------- the chapter's run
+
+
+def chapter_result(
+    networks: Sequence[Network], parameters: Mapping[str, Any], results_dir: str | os.PathLike, device: Any
+) -> tuple[xr.Dataset, list[Network]]:
+    """The GLUE-by-depth chapter's result from its networks and parameters (the notebook's parameters cell).
+
+    ``networks``: the one under test, then the random networks it is compared with
+    (:func:`chaoslib.model.network.reference_and_comparisons`, ``Chapter.networks``). The trained arm runs
+    the one under test and the random networks (``model_name``, ``comparison_init``) of
+    ``trained_comparison_seeds`` (None: ``networks``). Both arms (:func:`glue_by_depth`) and the chaos time
+    scales of ``networks`` on the task's dev pairs (:func:`chaoslib.tasks.glue_chaos.chaos_time_scales`,
+    seeded by ``subsample_seed``) make one :func:`glue_dataset`. Returns it and the networks as loaded (in
+    the order of their first record).
+    """
+    p, networks = dict(parameters), list(networks)
+    trained = networks
+    if p["trained_comparison_seeds"] is not None:
+        trained = networks[:1] + [
+            Network(p["model_name"], "random", init=p["comparison_init"], seed=int(s))
+            for s in p["trained_comparison_seeds"]
+        ]
+    common = dict(task=p["task"], subsample_seed=p["subsample_seed"], data_source=p["data_source"],
+                  n_tokens=p["n_tokens"], device=str(device), dtype=p["dtype"], data_dir=p["data_dir"])
+    records, loaded = glue_by_depth(
+        results_dir, networks, trained, n_train=p["n_train"], n_dev=p["n_dev"],
+        frozen_depths=parse_depths(p["frozen_depths"]), trained_depths=parse_depths(p["trained_depths"]),
+        trained_n_train=p["trained_n_train"], frozen_epochs=p["frozen_epochs"],
+        trained_epochs=p["trained_epochs"], batch_size=p["batch_size"], frozen_lr=p["frozen_lr"],
+        trained_lr=p["trained_lr"], lr_decay=p["lr_decay"],
+        trained_schedule=p["trained_schedule"], max_grad_norm=p["max_grad_norm"], seed=p["seed"],
+        n_boot=p["n_boot"], executor=p["executor"], ray_address=p["ray_address"], **common,
+    )
+    chaos = chaos_time_scales(
+        networks, n_samples=p["chaos_n_samples"], masked=p["chaos_masked"], eps=p["chaos_eps"],
+        tau=p["chaos_tau"], n_steps=p["chaos_n_steps"], seed=p["subsample_seed"], **common,
+    )
+    return glue_dataset(records, chaos), loaded

@@ -1,7 +1,7 @@
 """Trained-encoder arm of GLUE by depth: real fine-tuning, one run per (depth, network, seed).
 
 ``AlbertForSequenceClassification`` with ``num_hidden_layers=d`` is fine-tuned whole (AdamW,
-lr 1e-6, SPEC 2.5), with the schedule and clipping the authors' runs had in this arm
+lr 1e-6), with the schedule and clipping the authors' runs had in this arm
 (``src/library/glue/glue.py`` picks the trainer):
 
 - pretrained network: the plain ``transformers.Trainer``: lr decays linearly to 0, no warmup;
@@ -23,7 +23,7 @@ from torch import nn
 
 from chaoslib.data.tokenization import Encoded
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import Network
 from chaoslib.tasks.glue import default_epochs, get_task
 from chaoslib.tasks.glue_features import length_batches, trimmed
 from chaoslib.tasks.glue_frozen import N_BOOT, score_record
@@ -37,7 +37,7 @@ from chaoslib.tasks.heads import (
     trunc_normal_head,
 )
 
-TRAINED_LR = 1e-6  # SPEC 2.5 (the authors' lr without --fix_encoder)
+TRAINED_LR = 1e-6  # the authors' lr without --fix_encoder
 
 
 def authors_schedule(weights: str) -> str:
@@ -77,10 +77,7 @@ def finetune_trial(
     train_labels: torch.Tensor,
     dev_encoded: Encoded,
     dev_labels: np.ndarray,
-    model_name: str = "albert-large-v2",
-    weights: str = "pretrained",
-    init: str = "glue",
-    init_seed: int = 0,
+    network: Network,
     epochs: int | None = None,
     batch_size: int = 8,
     lr: float = TRAINED_LR,
@@ -93,7 +90,6 @@ def finetune_trial(
     eval_batch_size: int = 64,
     device: str | torch.device = "cpu",
     dtype: str = "float32",
-    weights_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     **config_overrides,
 ) -> dict:
@@ -106,6 +102,8 @@ def finetune_trial(
 
     Args:
         train_encoded: (n, tokens) inputs, train_labels (n,); dev_encoded (m, tokens), dev_labels (m,).
+        network: the network to fine-tune (:class:`chaoslib.model.network.Network`), loaded with the
+            classification head on ``device`` in ``dtype`` (``data_dir``: the offline data folder).
         n_boot: bootstrap resamples of the dev rows for the score's interval (0: none).
 
     Returns:
@@ -113,17 +111,12 @@ def finetune_trial(
     """
     spec = get_task(task)
     epochs = default_epochs(spec.name) if epochs is None else int(epochs)
-    schedule = resolve_schedule(schedule, weights)
-    model, info = load_albert(
-        model_name,
-        weights=weights,
-        init=init,
-        seed=init_seed,
+    schedule = resolve_schedule(schedule, network.weights)
+    model, info = network.load(
         head="classification",
-        weights_dir=weights_dir,
-        data_dir=data_dir,
         device=device,
         dtype=dtype,
+        data_dir=data_dir,
         num_hidden_layers=int(depth),
         num_labels=spec.num_labels,
         **config_overrides,

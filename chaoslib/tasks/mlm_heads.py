@@ -1,4 +1,4 @@
-"""Prediction heads of every depth on a frozen ALBERT encoder: states in one pass, heads stacked (SPEC 2.6).
+"""Prediction heads of every depth on a frozen ALBERT encoder: states in one pass, heads stacked.
 
 The encoder is frozen, so the states of depth d are simply ``F^d(x0)`` (the shared layer
 applied d times, with the attention mask): one pass of the deepest depth per batch gives the
@@ -78,7 +78,7 @@ def readout_from_model(model: nn.Module) -> nn.Module:
     if not hasattr(model, "predictions"):
         raise ChaoslibError(
             "the model has no MLM prediction head; load it with "
-            "chaoslib.model.loading.load_albert(..., head='mlm')."
+            "chaoslib.model.network.Network(...).load(head='mlm')."
         )
     return copy.deepcopy(model.predictions)
 

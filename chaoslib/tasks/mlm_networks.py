@@ -27,7 +27,7 @@ from torch import nn
 
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.init_schemes import check_init, initialize
-from chaoslib.model.loading import ModelInfo
+from chaoslib.model.network import Network
 
 MODES: tuple[str, ...] = ("trained", "reinit", "reinit_untied", "untrained")
 MODE_DESCRIPTIONS = {
@@ -50,7 +50,7 @@ def _mlm_model(model: nn.Module) -> nn.Module:
     if not (hasattr(model, "albert") and hasattr(model, "predictions")):
         raise ChaoslibError(
             "the model has no MLM prediction head; load it with "
-            "chaoslib.model.loading.load_albert(..., head='mlm')."
+            "chaoslib.model.network.Network(...).load(head='mlm')."
         )
     return model
 
@@ -61,13 +61,13 @@ def decoder_is_tied(model: nn.Module) -> bool:
 
 
 def random_encoder(
-    model: nn.Module, info: ModelInfo, seed: int, scheme: str = "mlm"
-) -> tuple[nn.Module, ModelInfo]:
+    model: nn.Module, info: Network, seed: int, scheme: str = "mlm"
+) -> tuple[nn.Module, Network]:
     """The authors' random encoder: a copy of ``model`` with ``model.albert`` re-drawn (``scheme``, ``seed``).
 
     model: a pretrained ``AlbertForMaskedLM`` (not modified). The head's dense layer, LayerNorm and
     output bias stay as they are; a tied decoder weight follows the new word embeddings.
-    Returns the network and a ModelInfo (weights ``random``, the scheme and seed) whose source
+    Returns the network and a Network (weights ``random``, the scheme and seed) whose source
     says where the head came from.
     """
     check_init(scheme)
@@ -83,7 +83,7 @@ def random_encoder(
         f"encoder (embeddings and layer) random {scheme} #{seed}; MLM head dense, LayerNorm and bias from "
         f"{info.name} pretrained ({info.source}), decoder weight {head}"
     )
-    return net, ModelInfo(info.name, "random", scheme, int(seed), source)
+    return net, Network(info.name, "random", init=scheme, seed=int(seed), source=source)
 
 
 def reinit_readout(model: nn.Module, seed: int, scheme: str = "mlm", tied: bool = True) -> nn.Module:

@@ -1,4 +1,4 @@
-"""Masked language modelling by depth: one prediction head per depth, all trained in one pass (SPEC 2.6).
+"""Masked language modelling by depth: one prediction head per depth, all trained in one pass (the authors' calc_masked_language_modeling.py).
 
 :class:`MLMDepthSweep` takes ONE network (an ``AlbertForMaskedLM`` as a mode builds it, see
 :mod:`chaoslib.tasks.mlm_networks`) and trains a copy of its head for every depth at once: one
@@ -24,8 +24,9 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ from chaoslib.data.mlm_data import MLMCorpus
 from chaoslib.data.tokenization import Encoded
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import ModelInfo
+from chaoslib.model.network import Network
 from chaoslib.tasks.heads import batch_order
 from chaoslib.tasks.mlm_heads import (
     LOGITS_CHUNK_ELEMENTS,
@@ -64,7 +65,7 @@ class MLMDepthSweep:
     Args:
         depths: encoder depths (number of layer applications), e.g. ``range(1, 25)``.
         lr, epochs, batch_size, warmup_steps, weight_decay: AdamW with linear warmup then linear
-            decay to 0 (transformers' ``get_linear_schedule_with_warmup``); SPEC: 2e-3, 3, 32, 100, 0.001.
+            decay to 0 (transformers' ``get_linear_schedule_with_warmup``); the authors': 2e-3, 3, 32, 100, 0.001.
         max_grad_norm: per-head gradient clipping (transformers' Trainer default 1.0; None = off).
         adam_epsilon: AdamW's epsilon (Trainer default 1e-8).
         decoder: ``"frozen"`` (the network's decoder weight, shared; the authors') or ``"trained"``.
@@ -245,41 +246,41 @@ class MLMDepthSweep:
 # the chapter's computation: every (encoder, mode) a trial of chaoslib.sweep
 
 
-def encoder_label(info: ModelInfo) -> str:
+def encoder_label(info: Network) -> str:
     """``albert-wikitext2 pretrained here`` / ``albert-wikitext2 random mlm #2``."""
     return info.label()
 
 
-def encoders_for(weights_list: Sequence[str], init_seeds: Sequence[int]) -> list[dict]:
-    """The encoders of a chapter: ``{"weights": "pretrained", "init_seed": None}`` and one random
-    encoder per seed (the authors': the pretrained network with ``model.albert`` re-drawn)."""
-    unknown = set(weights_list) - {"pretrained", "random"}
-    if unknown or not weights_list:
-        raise ChaoslibError(f"weights_list={list(weights_list)}; use 'pretrained' and/or 'random'.")
-    if "random" in weights_list and not init_seeds:
+def check_encoders(networks: Sequence[Network]) -> list[Network]:
+    """The encoders of a chapter, checked: at least one, each a plain pretrained or random ALBERT (a
+    random one is the authors' random encoder, made from the pretrained network of its name:
+    :func:`load_encoder`)."""
+    networks = list(networks)
+    if not networks:
         raise ChaoslibError(
-            "init_seeds is empty; give at least one seed for the random encoders, e.g. [0, 1, 2]."
+            "networks is empty; give the encoders to compare (e.g. reference_and_comparisons(...))."
         )
-    out = [{"weights": "pretrained", "init_seed": None}] if "pretrained" in weights_list else []
-    return out + [{"weights": "random", "init_seed": int(s)} for s in init_seeds] * ("random" in weights_list)
+    if not all(isinstance(n, Network) and not n.derived for n in networks):
+        raise ChaoslibError(
+            "networks must be chaoslib.model.network.Network descriptions, not derived networks."
+        )
+    if any(getattr(n, "config", None) for n in networks):
+        raise ChaoslibError(
+            "a random encoder is the pretrained network with model.albert re-drawn: it has the pretrained "
+            "architecture, so give its Network no config."
+        )
+    return networks
 
 
-def load_encoder(settings: dict) -> tuple[nn.Module, ModelInfo]:
-    """A trial's encoder: the pretrained ``AlbertForMaskedLM``, or its random-encoder copy."""
-    from chaoslib.model.loading import load_albert
-
-    model, info = load_albert(
-        settings["model_name"],
-        weights="pretrained",
-        head="mlm",
-        weights_dir=settings["weights_dir"],
-        data_dir=settings["data_dir"],
-        device=settings["device"],
-        dtype=settings["dtype"],
-    )
-    if settings["weights"] == "random":
-        model, info = random_encoder(model, info, settings["init_seed"], settings["init"])
-    return model, info
+def load_encoder(settings: dict) -> tuple[nn.Module, Network]:
+    """A trial's encoder: the pretrained ``AlbertForMaskedLM`` (``settings["network"]``), or the
+    random-encoder copy of the pretrained network ``settings["pretrained"]``."""
+    network = Network.from_key(settings["network"])
+    options = dict(device=settings["device"], dtype=settings["dtype"], data_dir=settings["data_dir"])
+    if network.weights == "pretrained":
+        return network.load(head="mlm", **options)
+    model, info = Network.from_key(settings["pretrained"]).load(head="mlm", **options)
+    return random_encoder(model, info, network.seed, network.init)
 
 
 def mlm_trial(
@@ -289,7 +290,7 @@ def mlm_trial(
 
     Returns the counts of :meth:`MLMDepthSweep.evaluate` (``correct``, ``loss_sum``: (depth, block);
     ``n_masked``: (block,)), ``train_loss`` (depth, step), ``fit_seconds``, the network's
-    ModelInfo as a dict and ``trained_depth``, the pretrained checkpoint's number of layers.
+    Network as a dict and ``trained_depth``, the pretrained checkpoint's number of layers.
     ``runtime``: MLMDepthSweep arguments that do not change the result (``eval_batch_size``,
     ``max_logits``, ``progress``).
     """
@@ -321,14 +322,11 @@ def mlm_trial(
 
 
 def mlm_by_depth(
-    model_name: str,
+    networks: Sequence[Network],
     corpus_params: dict,
     sweep: MLMDepthSweep,
     modes: Sequence[str],
     random_modes: Sequence[str] | None = None,
-    weights_list: Sequence[str] = ("pretrained", "random"),
-    init_seeds: Sequence[int] = (0,),
-    init: str = "mlm",
     readout_seed: int = 0,
     readout_scheme: str = "mlm",
     weights_dir: str | os.PathLike | None = None,
@@ -339,37 +337,35 @@ def mlm_by_depth(
     ray_address: str | None = None,
     store_dir: str | os.PathLike | None = None,
     progress: bool = True,
-) -> tuple[xr.Dataset, list[ModelInfo]]:
+) -> tuple[xr.Dataset, list[Network]]:
     """Each (encoder, mode) point as one :func:`chaoslib.sweep.run_sweep` trial, dims (encoder, mode, depth).
 
     Args:
-        model_name: the pretrained ``AlbertForMaskedLM`` (its head is kept by the random encoders).
+        networks: the encoders, in order (e.g. the network under test, then the random encoders it is compared
+            with: :func:`chaoslib.model.network.reference_and_comparisons`). A pretrained one is loaded as it
+            is; a random one (``init`` scheme, ``seed``) is the authors' random encoder: the pretrained
+            ``AlbertForMaskedLM`` of its name (from ``weights_dir``) with ``model.albert`` re-drawn, its
+            head kept.
         corpus_params: :func:`~chaoslib.data.mlm_data.build_mlm_corpus` arguments (no tokenizer, dirs).
         sweep: depths and training settings; modes: a subset of :data:`~chaoslib.tasks.mlm_networks.MODES`;
             random_modes: the random encoders' modes when they differ (None: ``modes``); the
             (encoder, mode) points not run are NaN.
-        weights_list, init_seeds, init: the encoders (:func:`encoders_for`) and the random scheme.
         readout_seed, readout_scheme: how the re-initialised heads are drawn.
         executor, ray_address: where the trials run; store_dir: finished trials (and the cached
             corpus) live here, so a rerun only runs what is missing.
 
     Returns the counts (``correct``, ``loss_sum``, ``n_masked``, ``train_loss`` (encoder, mode,
     depth, step; NaN for untrained modes), ``fit_seconds`` (encoder, mode)), coordinates ``weights``
-    and ``init_seed`` along ``encoder``, the sweep parameters as attrs; and the networks' ModelInfos
+    and ``init_seed`` along ``encoder``, the sweep parameters as attrs; and the networks' Networks
     in encoder order.
     """
-    from chaoslib.model.init_schemes import check_init
     from chaoslib.sweep import run_sweep
 
     modes = check_modes(modes)
     mine = {"pretrained": modes, "random": modes if random_modes is None else check_modes(random_modes)}
-    check_init(init)
-    nets = encoders_for(weights_list, init_seeds)
-    all_modes = tuple(m for m in MODES if any(m in mine[n["weights"]] for n in nets))
+    nets = check_encoders(networks)
+    all_modes = tuple(m for m in MODES if any(m in mine[n.weights] for n in nets))
     common = {
-        "model_name": model_name,
-        "init": init,
-        "weights_dir": None if weights_dir is None else str(weights_dir),
         "data_dir": None if data_dir is None else str(data_dir),
         "device": str(device),
         "dtype": str(dtype),
@@ -378,8 +374,8 @@ def mlm_by_depth(
         "readout_seed": int(readout_seed),
         "readout_scheme": readout_scheme,
     }
-    where = [(i, all_modes.index(m)) for i, net in enumerate(nets) for m in mine[net["weights"]]]
-    trials = [{**common, **nets[i], "mode": all_modes[j]} for i, j in where]
+    where = [(i, all_modes.index(m)) for i, net in enumerate(nets) for m in mine[net.weights]]
+    trials = [{**common, **_encoder_settings(nets[i], weights_dir), "mode": all_modes[j]} for i, j in where]
     runtime = {"eval_batch_size": sweep.eval_batch_size, "max_logits": sweep.max_logits}
     cache = None if store_dir is None or executor != "local" else Path(store_dir)
     records = run_sweep(
@@ -402,7 +398,7 @@ def mlm_by_depth(
     for (i, j), r in zip(where, results, strict=True):  # (encoder, mode) points not run stay NaN
         correct[i, j], loss_sum[i, j] = r["correct"], r["loss_sum"]
         train_loss[i, j, :, : r["train_loss"].shape[1]] = r["train_loss"]
-        fit_seconds[i, j], infos[i] = r["fit_seconds"], ModelInfo(**r["model"])
+        fit_seconds[i, j], infos[i] = r["fit_seconds"], Network.from_dict(r["model"])
     dims = ("encoder", "mode", "depth")
     ds = xr.Dataset(
         {
@@ -434,6 +430,16 @@ def mlm_by_depth(
     return ds, infos
 
 
+def _encoder_settings(network: Network, weights_dir: str | os.PathLike | None) -> dict:
+    """A trial's encoder, as JSON values: the network's key and, for a random encoder, that of the pretrained
+    network it is made from."""
+    if network.weights == "pretrained":
+        return {"network": network.key()}
+    folder = None if weights_dir is None else str(weights_dir)
+    pretrained = Network(network.name, "pretrained", weights_dir=folder)
+    return {"network": network.key(), "pretrained": pretrained.key()}
+
+
 # ---------------------------------------------------------------------------------------------
 # baselines
 
@@ -462,3 +468,45 @@ def majority_baseline(corpus: MLMCorpus, masking: NGramMasking, sweep: MLMDepthS
         coords={"block": np.arange(len(corpus.test))},
         attrs={"token": token},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the chapter's run
+
+
+def chapter_counts(
+    networks: Sequence[Network], parameters: Mapping[str, Any], store_dir: str | os.PathLike, device: Any
+) -> tuple[xr.Dataset, xr.Dataset, list[Network], str]:
+    """The MLM-by-depth chapter's counts from its parameters (the notebook's parameters cell).
+
+    The corpus (:func:`~chaoslib.data.mlm_data.build_mlm_corpus` of ``n_paragraphs``, ``corpus``,
+    ``min_chars``, ``n_tokens``, ``test_fraction``, ``seed``, ``split``, ``test_split``, cached in
+    ``store_dir``), the sweep (:class:`MLMDepthSweep` of ``depths``, ``lr``, ``epochs``, ``batch_size``,
+    ``warmup_steps``, ``weight_decay``, ``max_grad_norm``, ``decoder``, ``seed``), every (encoder, mode) point
+    of ``networks`` (:func:`mlm_by_depth` with ``modes``, ``random_modes``, ``readout_seed``, ``weights_dir``,
+    ``data_dir``, ``dtype``, ``executor``, ``ray_address``; trials kept in ``store_dir``) and the
+    majority-token baseline on the same test masks (:func:`majority_baseline`).
+
+    Returns the counts, the baseline, the networks as loaded (encoder order) and the corpus's label.
+    """
+    from chaoslib.data.mlm_data import build_mlm_corpus
+    from chaoslib.data.tokenization import load_tokenizer
+
+    p = dict(parameters)
+    corpus_params = dict(n_paragraphs=p["n_paragraphs"], source=p["corpus"], min_chars=p["min_chars"],
+                         n_tokens=p["n_tokens"], test_fraction=p["test_fraction"], seed=p["seed"],
+                         split=p["split"], test_split=p["test_split"])
+    sweep = MLMDepthSweep(depths=p["depths"], lr=p["lr"], epochs=p["epochs"], batch_size=p["batch_size"],
+                          warmup_steps=p["warmup_steps"], weight_decay=p["weight_decay"],
+                          max_grad_norm=p["max_grad_norm"], decoder=p["decoder"], seed=p["seed"])
+    tokenizer = load_tokenizer(data_dir=p["data_dir"])
+    blocks = build_mlm_corpus(
+        **corpus_params, tokenizer=tokenizer, data_dir=p["data_dir"], cache_dir=store_dir
+    )
+    counts, loaded = mlm_by_depth(
+        networks, corpus_params, sweep, p["modes"], p["random_modes"], p["readout_seed"],
+        weights_dir=p["weights_dir"], data_dir=p["data_dir"], device=device, dtype=p["dtype"],
+        executor=p["executor"], ray_address=p["ray_address"], store_dir=store_dir,
+    )
+    baseline = majority_baseline(blocks, NGramMasking.from_tokenizer(tokenizer), sweep)
+    return counts, baseline, loaded, blocks.label()

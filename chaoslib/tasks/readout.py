@@ -1,4 +1,4 @@
-"""The handwriting readout's window solver (SPEC 2.7): every window of steps fitted and scored at once.
+"""The handwriting readout's window solver: every window of steps fitted and scored at once.
 
 Each STS-B pair's [CLS] state h_i(t) is recorded at every step t (``chaoslib.tasks.readout_run``
 runs the map). A window of L steps, [start, start + L), is read out point by point by ONE linear

@@ -1,4 +1,5 @@
-"""The handwriting readout's driver (SPEC 2.7): STS-B pairs through networks, one labelled result.
+"""The handwriting readout's driver (the paper's supplementary experiment): STS-B pairs through networks,
+one labelled result.
 
 ``chaoslib.tasks.readout`` solves and scores every window from a split's states; this module
 produces those states (the [CLS] state of each pair at every step of the map) and assembles
@@ -7,8 +8,8 @@ its per-pair errors with a bootstrap interval over dev pairs, the paired differe
 first (reference) network, and the best window's drawings of a few dev pairs.
 
     data = load_readout_data(n_train=256, n_dev=128, n_tokens=64, seed=0)
-    ds = compare_readouts([(model, info), (random_model, random_info)], data,
-                          dict(starts=range(0, 30), lengths=range(1, 31)))
+    ds = compare_readouts([network.load() for network in networks], data,
+                          window_options(max_start=29, max_length=30, min_length=20))
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def token_trajectories(
     Args:
         step: any map (batch, tokens, hidden) -> same (e.g. ``AlbertMap``).
         x0: (batch, tokens, hidden) initial states.
-        attention_mask: (batch, tokens) for the masked variant; None = pads active (SPEC default).
+        attention_mask: (batch, tokens) for the masked variant; None = pads active (the dynamics
+            chapters' default).
         batch_size: samples run together (memory: the map's activations for this many samples).
 
     Returns:
@@ -95,7 +97,7 @@ def collect_readout_statistics(
         encoded: ``Encoded`` (batch, tokens), e.g. STS-B pairs as ``[CLS] A [SEP] B [SEP]``.
         scores: (batch,) similarity scores in [0, 5].
         n_steps: the states t = 0..n_steps are used (``WindowedReadout.steps_needed - 1``).
-        masked: False (SPEC default for the dynamics): pads are active units; True: masked variant.
+        masked: False (the dynamics chapters' default): pads are active units; True: masked variant.
         keep_states: also return the states (batch, n_steps + 1, hidden) float32 (the dev split's,
             for the authors' per-pair NMSE and the drawings); otherwise memory does not grow with
             the number of samples.
@@ -242,6 +244,21 @@ def drawings(
     return integrate_velocity(predicted, first), integrate_velocity(targets, first)
 
 
+def window_options(
+    max_start: int,
+    max_length: int,
+    min_length: int = 20,
+    ridge: float = 1e-4,
+    targets: str = "velocity",
+    metric: str = "pair",
+) -> dict:
+    """The :class:`WindowedReadout` options of a window grid, the ``readout_options`` of
+    :func:`compare_readouts`: starts 0..max_start, lengths 1..max_length, the best window searched among
+    lengths >= min_length."""
+    return dict(starts=range(max_start + 1), lengths=range(1, max_length + 1), ridge=ridge, targets=targets,
+                metric=metric, min_length=min_length)
+
+
 def compare_readouts(
     networks: Sequence[tuple[torch.nn.Module, object]],
     data: ReadoutData,
@@ -256,7 +273,7 @@ def compare_readouts(
     """The readout of every network on the same pairs; the first network is the reference.
 
     Args:
-        networks: (model, ModelInfo) pairs, e.g. the pretrained network then random ones of the same
+        networks: (model, Network) pairs, e.g. the pretrained network then random ones of the same
             architecture. Each is wrapped in an ``AlbertMap``.
         readout_options: keyword arguments of :class:`WindowedReadout` (starts, lengths, ridge,
             targets, metric, min_length).

@@ -232,7 +232,7 @@ def test_score_blind_levels_equal_the_best_constant_drawings(fitted):
 def test_collect_statistics_from_an_albert_map_matches_direct_iteration():
     from chaoslib.data.tokenization import encode, load_tokenizer
     from chaoslib.model.albert_map import AlbertMap
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
 
     model, _ = load_albert(
         "albert-base-v2",
@@ -267,7 +267,7 @@ def test_collect_statistics_from_an_albert_map_matches_direct_iteration():
 @pytest.fixture(scope="module")
 def compared():
     """The driver end to end on two tiny random networks and a few STS-B pairs (integer scores)."""
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
     from chaoslib.tasks.readout_run import compare_readouts, load_readout_data
 
     tiny = dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, num_hidden_layers=1)
@@ -301,9 +301,21 @@ def test_the_figures_draw_the_drivers_result(compared, tmp_path):
 
     matplotlib.use("agg")
     from chaoslib.book.figures import readout as figures
+    from chaoslib.book.reports import readout as report
     from chaoslib.store import load_dataset, save_dataset
 
     ds = load_dataset(save_dataset(compared[0], tmp_path / "readout.nc"))
     for fig in (figures.nmse_heatmaps(ds), figures.nmse_by_length(ds), figures.drawings(ds)):
         assert fig.axes
-    assert figures.numbers(ds)["hw_best_length"] == 20
+    assert report.numbers(ds)["hw_best_length"] == 20
+    assert report.caption_extra(ds) == f"STS-B 24 train / 10 dev pairs, N=16, {ds.attrs['targets']} targets"
+
+
+def test_window_options_span_the_grid_of_starts_and_lengths():
+    from chaoslib.tasks.readout_run import window_options
+
+    options = window_options(29, 30, min_length=20, ridge=1e-3, targets="position", metric="pooled")
+    assert list(options["starts"]) == list(range(30)) and list(options["lengths"]) == list(range(1, 31))
+    readout = WindowedReadout(**options)
+    assert (readout.min_length, readout.ridge) == (20, 1e-3)
+    assert (readout.target_mode, readout.metric) == ("position", "pooled")

@@ -9,7 +9,7 @@ import chaoslib.tasks.glue_sweep as gs
 from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import Network, load_albert, reference_and_comparisons
 from chaoslib.tasks.glue import load_glue
 from chaoslib.tasks.glue_chaos import chaos_time_scale
 from chaoslib.tasks.glue_features import check_depths, depth_features, encode_split, parse_depths, trimmed
@@ -142,7 +142,7 @@ def test_trained_arm_is_a_plain_loop_with_the_schedule_and_clipping(tokenizer, s
     train, dev = stsb
     enc_t, enc_d = encode_split(tokenizer, train, 32), encode_split(tokenizer, dev, 32)
     labels_t, labels_d = torch.from_numpy(train.labels), dev.labels
-    common = dict(model_name="albert-base-v2", weights="random", init="tf", init_seed=3, epochs=2, n_boot=0)
+    common = dict(network=Network("albert-base-v2", "random", init="tf", seed=3), epochs=2, n_boot=0)
     got = finetune_trial(
         "stsb", 2, enc_t, labels_t, enc_d, labels_d, lr=3e-3, schedule=schedule, **common, **TINY
     )
@@ -161,7 +161,7 @@ def test_lr_zero_is_the_fresh_head_on_the_untrained_network(tokenizer, stsb):
     train, dev = stsb
     enc_t, enc_d = encode_split(tokenizer, train, 32), encode_split(tokenizer, dev, 32)
     labels_t, labels_d = torch.from_numpy(train.labels), dev.labels
-    common = dict(model_name="albert-base-v2", weights="random", init="glue", init_seed=3, epochs=1, **TINY)
+    common = dict(network=Network("albert-base-v2", "random", init="glue", seed=3), epochs=1, **TINY)
     untouched = finetune_trial("stsb", 2, enc_t, labels_t, enc_d, labels_d, lr=0.0, n_boot=0, **common)
     model, _ = tiny_model(2)
     with torch.no_grad():
@@ -181,18 +181,16 @@ def test_glue_by_depth_through_the_sweep_layer_and_rerun(tmp_path, monkeypatch):
         n_train=12,
         n_dev=12,
         subsample_seed=1,
-        weights_list=["random"],
-        init_seeds=[3, 4],
         frozen_depths=range(1, 5),
         trained_depths=[1, 3],
-        model_name="albert-base-v2",
         frozen_epochs=1,
         trained_epochs=1,
         n_tokens=32,
         n_boot=100,
         config_overrides=TINY,
     )
-    records, infos = gs.glue_by_depth(tmp_path, **kw)
+    networks = reference_and_comparisons("albert-base-v2", "random", "glue", 3, "glue", [4])
+    records, infos = gs.glue_by_depth(tmp_path, networks, **kw)
     frozen = [(r["network"], r["depth"]) for r in records if r["arm"] == "frozen"]
     trained = [(r["network"], r["depth"]) for r in records if r["arm"] == "trained"]
     nets = ["albert-base-v2 random glue #3", "albert-base-v2 random glue #4"]
@@ -206,7 +204,7 @@ def test_glue_by_depth_through_the_sweep_layer_and_rerun(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gs, "frozen_sweep", fail)
     monkeypatch.setattr(gs, "finetune_trial", fail)
-    again, _ = gs.glue_by_depth(tmp_path, **{**kw, "trained_depths": [3, 1]})
+    again, _ = gs.glue_by_depth(tmp_path, networks, **{**kw, "trained_depths": [3, 1]})
     key = lambda r: (r["arm"], r["network"], r["depth"])  # noqa: E731
     assert sorted((key(r), r["score"]) for r in again) == sorted((key(r), r["score"]) for r in records)
 
@@ -234,11 +232,10 @@ def test_pretrained_is_never_replaced(tmp_path, monkeypatch):
     with pytest.raises(Exception) as err:
         gs.glue_by_depth(
             tmp_path,
+            [Network("albert-base-v2", "pretrained")],
             n_train=8,
             n_dev=8,
-            weights_list=["pretrained"],
             frozen_depths=[1, 2],
-            model_name="albert-base-v2",
         )
     assert isinstance(err.value, PretrainedWeightsUnavailable) or "PretrainedWeightsUnavailable" in str(
         err.value
@@ -254,3 +251,40 @@ def test_chaos_time_scale_on_glue_inputs(tokenizer, stsb):
     assert set(out["lengths"].tolist()) <= {0.0, 5.0, 10.0, 15.0, 20.0}
     assert out["median"] == float(np.median(out["lengths"]))
     assert out["median_low"] <= out["median"] <= out["median_high"]
+
+
+def test_chapter_result_compares_the_reference_with_its_comparisons(tmp_path, monkeypatch):
+    """The chapter's parameters name the networks as every chapter does; the trained arm runs the reference
+    and the trained comparison seeds (None: the comparison seeds)."""
+    seen = {}
+
+    def by_depth(results_dir, networks, trained_networks, **kw):
+        seen.update(frozen=networks, trained=trained_networks, **kw)
+        return [], networks
+
+    monkeypatch.setattr(gs, "glue_by_depth", by_depth)
+    monkeypatch.setattr(
+        gs, "chaos_time_scales", lambda networks, **kw: seen.update(chaos=networks, chaos_kw=kw)
+    )
+    monkeypatch.setattr(gs, "glue_dataset", lambda records, chaos: "result")
+    p = dict(
+        task="stsb", data_source="local", model_name="albert-wikitext2", reference_weights="pretrained",
+        reference_init="glue", reference_seed=0, comparison_init="glue", comparison_seeds=[0, 1, 2],
+        trained_comparison_seeds=[0], weights_dir=None, data_dir=None, dtype="float32", executor="local",
+        ray_address=None, seed=42, n_train=600, n_dev=300, trained_n_train=256, subsample_seed=5,
+        frozen_depths="1..4", trained_depths="4,16", frozen_epochs=None, trained_epochs=1, batch_size=8,
+        frozen_lr=1e-3, trained_lr=1e-6, lr_decay=0.9995, trained_schedule="authors", max_grad_norm=1.0,
+        n_tokens=64, n_boot=200, chaos_n_samples=8, chaos_eps=1e-2, chaos_tau=10, chaos_n_steps=200,
+        chaos_masked=True,
+    )
+    networks = reference_and_comparisons("albert-wikitext2", "pretrained", "glue", 0, "glue", [0, 1, 2])
+    ds, loaded = gs.chapter_result(networks, p, tmp_path, "cpu")
+    labels = [n.label() for n in seen["frozen"]]
+    assert seen["frozen"] == networks and seen["chaos"] == networks and ds == "result" and loaded == networks
+    randoms = [f"albert-wikitext2 random glue #{s}" for s in range(3)]
+    assert labels == ["albert-wikitext2 pretrained here", *randoms]
+    assert [n.label() for n in seen["trained"]] == labels[:2]
+    assert seen["frozen_depths"] == [1, 2, 3, 4] and seen["trained_depths"] == [4, 16]
+    assert seen["chaos_kw"]["seed"] == 5 and seen["chaos_kw"]["subsample_seed"] == 5
+    gs.chapter_result(networks, {**p, "trained_comparison_seeds": None}, tmp_path, "cpu")
+    assert seen["trained"] == seen["frozen"]

@@ -1,4 +1,4 @@
-"""MLM by depth (SPEC 2.6): the one-pass sweep against transformers' own models, on a tiny config.
+"""MLM by depth: the one-pass sweep against transformers' own models, on a tiny config.
 
 References are independent of chaoslib's map and heads: ``AlbertModel(num_hidden_layers=d)``
 for the states, and for the training a separate ``AlbertForMaskedLM(num_hidden_layers=d)``
@@ -16,7 +16,7 @@ from chaoslib.data.masking import NGramMasking
 from chaoslib.data.tokenization import Encoded
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import ModelInfo, load_albert
+from chaoslib.model.network import Network, load_albert, reference_and_comparisons
 from chaoslib.tasks.heads import batch_order
 from chaoslib.tasks.mlm_heads import StackedMLMHeads, depth_states, readout_from_model
 from chaoslib.tasks.mlm_networks import decoder_is_tied, network_for_mode, random_encoder, reinit_readout
@@ -40,9 +40,9 @@ def masking():
     return NGramMasking(mask_token_id=4, vocab_size=30000, special_token_ids=[0, 1, 2, 3, 4])
 
 
-def as_pretrained(seed: int = 3) -> ModelInfo:
+def as_pretrained(seed: int = 3) -> Network:
     """The tiny network plays the pretrained one (the random encoder is derived from a pretrained model)."""
-    return ModelInfo("albert-base-v2", "pretrained", None, None, f"test stand-in (mlm #{seed})")
+    return Network("albert-base-v2", "pretrained", source=f"test stand-in (mlm #{seed})")
 
 
 def blocks(n: int, seed: int) -> Encoded:
@@ -292,13 +292,13 @@ def test_mlm_by_depth_runs_every_point_through_the_sweep_layer(masking, tmp_path
 
     params = dict(n_paragraphs=6, test_fraction=0.5, split="valid", test_split="test")
     sweep = MLMDepthSweep(depths=(1, 2), epochs=1, batch_size=4, warmup_steps=1)
+    networks = reference_and_comparisons("albert-wikitext2", comparison_init="mlm", comparison_seeds=[4])
     run = lambda: mlm_by_depth(  # noqa: E731
-        "albert-wikitext2",
+        networks,
         params,
         sweep,
         modes=("trained", "untrained"),
         random_modes=("untrained",),
-        init_seeds=[4],
         store_dir=tmp_path,
         progress=False,
     )
@@ -320,7 +320,7 @@ def test_mlm_by_depth_runs_every_point_through_the_sweep_layer(masking, tmp_path
     corpus = build_mlm_corpus(**params, tokenizer=tokenizer)
     steps = int(result.train_loss.sel(mode="trained").notnull().sum("step")[0, 0])
     assert steps == -(-len(corpus.train) // 4) and result.sizes["block"] == len(corpus.test)
-    model, _ = load_encoder(_net("pretrained", None))
+    model, _ = load_encoder(_settings(networks[0]))
     alone = sweep.evaluate(model, corpus.test, NGramMasking.from_tokenizer(tokenizer), trained=False)
     got = result.sel(encoder=result.encoder[0], mode="untrained")
     assert got.correct.values.tolist() == alone.correct.values.tolist() and float(alone.correct.sum()) > 0
@@ -339,17 +339,8 @@ def test_mlm_by_depth_runs_every_point_through_the_sweep_layer(masking, tmp_path
     assert base.correct.values.tolist() == want
 
 
-def _net(weights, seed):
-    return {
-        "model_name": "albert-wikitext2",
-        "weights": weights,
-        "init": "mlm",
-        "init_seed": seed,
-        "weights_dir": None,
-        "data_dir": None,
-        "device": "cpu",
-        "dtype": "float32",
-    }
+def _settings(network):
+    return {"network": network.key(), "data_dir": None, "device": "cpu", "dtype": "float32"}
 
 
 def test_trained_decoder_trains_its_own_copy(model, masking):

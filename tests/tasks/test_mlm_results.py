@@ -9,7 +9,7 @@ import xarray as xr
 from scipy import stats
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.tasks.mlm_results import mlm_metrics, pretrained_vs_random, r8_verdict
+from chaoslib.tasks.mlm_results import mlm_metrics, pretrained_vs_random
 
 
 def hand_counts() -> xr.Dataset:
@@ -58,7 +58,7 @@ def test_blocks_without_masks_are_left_out_and_interval_is_scipys():
         mlm_metrics(ds.isel(block=[0]))
 
 
-def test_pretrained_vs_random_is_paired_over_blocks_and_verdict_rule():
+def test_pretrained_vs_random_is_paired_over_blocks():
     rng = np.random.default_rng(1)
     n = np.full(40, 10)
     pre = rng.binomial(10, 0.5, (3, 40)).astype(float)  # depths 1, 2, 3
@@ -88,7 +88,3 @@ def test_pretrained_vs_random_is_paired_over_blocks_and_verdict_rule():
     ).confidence_interval
     assert float(cmp.low.sel(depth=2)) == pytest.approx(want.low)
     assert float(cmp.random_min.sel(depth=2)) == pytest.approx(min(rnd[0, 1].mean(), rnd[1, 1].mean()) / 10)
-    text, holds = r8_verdict(cmp, cmp.pretrained)
-    assert holds and "3 of 3 depths" in text
-    flipped = ds.assign_coords(weights=("encoder", ["random", "pretrained", "random"]))
-    assert not r8_verdict(pretrained_vs_random(flipped, n_resamples=300), cmp.pretrained)[1]

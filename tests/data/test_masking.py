@@ -1,4 +1,4 @@
-"""n-gram masking (SPEC 2.6): statistics over many sequences against their stated values.
+"""n-gram masking: statistics over many sequences against their stated values.
 
 Every statistic is measured from the masked tensors themselves (runs of chosen positions,
 ids compared with the originals), not from the masker's own bookkeeping, and compared with

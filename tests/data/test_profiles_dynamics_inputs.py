@@ -12,7 +12,7 @@ import yaml
 from chaoslib.data.corpus import dynamics_inputs, encode_authors
 from chaoslib.model.configs import shipped_checkpoint
 
-PROFILES = Path(__file__).resolve().parents[1] / "notebooks" / "profiles"
+PROFILES = Path(__file__).resolve().parents[2] / "notebooks" / "profiles"
 AUTHORS_PAIR = ["ALBERT stands for A Lite BERT.", "Hello world!"]  # notebook/sample_trajectory.ipynb
 
 

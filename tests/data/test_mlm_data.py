@@ -1,4 +1,4 @@
-"""The MLM corpus (SPEC 2.6): seeded paragraphs > 512 characters, last 5% test, cut into 128-token blocks
+"""The MLM corpus: seeded paragraphs > 512 characters, last 5% test, cut into 128-token blocks
 across paragraph boundaries as transformers' ``TextDataset`` did for the authors.
 
 The reference re-implements ``TextDataset`` on its own terms: the paragraphs written to one text

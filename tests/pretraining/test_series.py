@@ -71,7 +71,7 @@ def test_one_command_trains_diagnoses_and_ships_a_series_network(tmp_path, monke
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     assert len(tokenizer) == 8000 and (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id) == (2, 3, 4)
     monkeypatch.setattr(configs, "SHIPPED_NAMES", ("albert-wt2-L02-s0",))
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
 
     model, info = load_albert("albert-wt2-L02-s0", weights="pretrained")
     assert info.label() == "albert-wt2-L02-s0 pretrained here" and model.dtype == torch.float32

@@ -22,7 +22,7 @@ from chaoslib.pretraining.data import MIN_SEGMENT_TOKENS, SOPSampler, load_corpu
 from chaoslib.pretraining.objective import pretraining_objective
 from chaoslib.pretraining.train import PretrainConfig, build_model, pretrain
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # a network small enough to train for a dozen steps in seconds
 TINY = dict(
