@@ -5,7 +5,7 @@ One map, many analyses. Load a network, get its map ``F`` (``x0 = F.embed(encode
 
     import chaoslib as cl
 
-    model, info = cl.load_albert("albert-wikitext2", weights="pretrained")  # or "random"
+    model, network = cl.load_albert("albert-wikitext2", weights="pretrained")  # or "random"
     F = cl.AlbertMap(model)
     encoded, texts = cl.dynamics_inputs(cl.load_tokenizer(), n_samples=8, n_tokens=32)
     x0 = F.embed(encoded)                                   # (8, 32, hidden)
@@ -16,13 +16,15 @@ Analyses accept any map ``step(x: (batch, *state)) -> (batch, *state)``, so they
 on toy maps with known exponents (``LogisticMap``, ``HenonMap``, ``Lorenz63``).
 
 The names below are the short public API; each lives in a subpackage that follows the data's flow
-(imports go one way only, checked by ``tests/test_imports.py``):
+(imports go one way only, checked by ``tests/foundation/test_imports.py``):
 
 * foundation: ``errors``, ``settings``, ``store``, ``provenance``, ``stats``, ``sweep``
 * ``data``: tokenization, text samples, masking, the MLM corpus, glyphs
-* ``model``: architectures, random-init schemes, loading, the shared layer as a map
+* ``model``: architectures, random-init schemes, the network description (``Network``), loading, the
+  weight-tied map protocol and its ALBERT and BERT-layer maps
 * ``dynamics``: trajectories and probes, Lyapunov exponents and spectra, synchronisation,
   effective dimension, the reduced map, toy maps
+* ``studies``: one analysis over many networks (``compare_networks`` with ``Exponents``, ...)
 * ``tasks``: GLUE and masked LM by depth, the handwriting readout
 * ``pretraining``: this project's own pretrained ALBERT
 * ``book``: chapters, figures and the build of the book
@@ -49,9 +51,12 @@ _API: dict[str, str] = {
     "Encoded": "chaoslib.data.tokenization",
     "dynamics_inputs": "chaoslib.data.corpus",
     # model
-    "load_albert": "chaoslib.model.loading",
-    "ModelInfo": "chaoslib.model.loading",
+    "load_albert": "chaoslib.model.network",
+    "Network": "chaoslib.model.network",
+    "reference_and_comparisons": "chaoslib.model.network",
+    "WeightTiedMap": "chaoslib.model.protocol",
     "AlbertMap": "chaoslib.model.albert_map",
+    "BertLayerMap": "chaoslib.model.bert_map",
     # dynamics
     "run_trajectory": "chaoslib.dynamics.runner",
     "TokenSpread": "chaoslib.dynamics.probes",
@@ -71,6 +76,13 @@ _API: dict[str, str] = {
     "LogisticMap": "chaoslib.dynamics.toymaps",
     "HenonMap": "chaoslib.dynamics.toymaps",
     "Lorenz63": "chaoslib.dynamics.toymaps",
+    # studies: one analysis over many networks
+    "compare_networks": "chaoslib.studies.compare",
+    "Exponents": "chaoslib.studies.analyses",
+    "Spectrum": "chaoslib.studies.analyses",
+    "EpsSensitivity": "chaoslib.studies.analyses",
+    "Synchronisation": "chaoslib.studies.analyses",
+    "EffectiveDimensions": "chaoslib.studies.analyses",
     # tasks
     "glue_by_depth": "chaoslib.tasks.glue_sweep",
     "mlm_by_depth": "chaoslib.tasks.mlm_sweep",
@@ -80,22 +92,30 @@ _API: dict[str, str] = {
 
 __all__ = [  # the keys of _API (a test checks they agree)
     "AlbertMap",
+    "BertLayerMap",
     "ChaoslibError",
     "Chapter",
     "DataNotFound",
+    "EffectiveDimensions",
     "Encoded",
+    "EpsSensitivity",
+    "Exponents",
     "FullState",
     "HenonMap",
     "Internal",
     "LogisticMap",
     "Lorenz63",
-    "ModelInfo",
+    "Network",
     "PretrainedWeightsUnavailable",
     "ReducedMap",
+    "Spectrum",
     "StateNorm",
+    "Synchronisation",
     "TokenSpread",
     "Units",
+    "WeightTiedMap",
     "chaos_length",
+    "compare_networks",
     "dynamics_inputs",
     "effective_dimension",
     "effective_dimension_trajectory",
@@ -107,6 +127,7 @@ __all__ = [  # the keys of _API (a test checks they agree)
     "local_exponents",
     "lyapunov_spectrum",
     "mlm_by_depth",
+    "reference_and_comparisons",
     "run_trajectory",
     "sync_offset",
     "token_spread",
@@ -141,6 +162,10 @@ if TYPE_CHECKING:  # for type checkers and editors only; never executed
     from chaoslib.dynamics.toymaps import HenonMap, LogisticMap, Lorenz63
     from chaoslib.errors import ChaoslibError, DataNotFound, PretrainedWeightsUnavailable
     from chaoslib.model.albert_map import AlbertMap
-    from chaoslib.model.loading import ModelInfo, load_albert
+    from chaoslib.model.bert_map import BertLayerMap
+    from chaoslib.model.network import Network, load_albert, reference_and_comparisons
+    from chaoslib.model.protocol import WeightTiedMap
+    from chaoslib.studies.analyses import EffectiveDimensions, EpsSensitivity, Exponents, Spectrum, Synchronisation
+    from chaoslib.studies.compare import compare_networks
     from chaoslib.tasks.glue_sweep import glue_by_depth
     from chaoslib.tasks.mlm_sweep import mlm_by_depth

@@ -1,10 +1,10 @@
 """One object per chapter: where its results go, its provenance, its figures, glued numbers and targets.
 
-A chapter notebook is its parameters cell, a handful of calls and prose::
+A chapter notebook is its parameters cell (literal assignments), a handful of calls and prose::
 
-    ch = Chapter("trajectories", profile=profile, results_dir=results_dir, device=device)
-    model, info = ch.load(model_name, weights=weights, init=init, seed=init_seed, ...)
-    result = ...                                   # one call into chaoslib
+    ch = Chapter.from_notebook("02_exponents", globals())   # the parameters cell's values, checked
+    p = ch.p                                       # p.n_steps, p.comparison_seeds, ...
+    result = ch.compare(ch.networks(), Exponents(eps=p.eps, tau=p.tau, n_steps=p.n_steps), ch.inputs())
     ch.save(result, "short_run")                   # labelled netCDF with the chapter's provenance
     ch.figure("traj_units", figures.unit_trajectories(result))   # stamped, glued for {glue:figure}
     ch.glue("traj_sigma0", 0.123)                  # for {glue:text}`traj_sigma0:.3g` in the prose
@@ -25,8 +25,9 @@ figure and glues it, so the Markdown places it with a numbered caption::
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -34,6 +35,7 @@ import matplotlib.pyplot as plt
 from chaoslib import provenance
 from chaoslib.book import plotting
 from chaoslib.errors import ChaoslibError
+from chaoslib.book.parameters import notebook_parameters
 from chaoslib.settings import disable_tf32, resolve_device, results_root
 from chaoslib.store import save_dataset, write_json
 
@@ -66,7 +68,7 @@ class Chapter:
         results_dir: the results folder; the book build passes the profile's (:func:`default_results_dir`).
             None (a notebook run by hand, papermill, Colab): a folder of this run's own,
             :func:`exploration_dir`, which the run announces; the book's results stay as they are.
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; TF32 is switched off (SPEC 1).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; TF32 is switched off (float32 means float32 on every GPU).
         seed: the chapter's input-sampling seed (recorded in every caption).
         parameters: the notebook's parameters, recorded in the provenance.
     """
@@ -97,20 +99,86 @@ class Chapter:
         self.numbers: dict[str, Any] = {}
         self._glued: dict[str, str] = {}
 
-    # networks -------------------------------------------------------------------------------
-    def load(self, model_name: str, **kwargs):
-        """``chaoslib.model.loading.load_albert`` on the chapter's device; the network is recorded."""
-        from chaoslib.model.loading import load_albert
+    @classmethod
+    def from_notebook(cls, notebook: str, namespace: Mapping[str, Any], seed_parameter: str = "seed") -> Chapter:
+        """The chapter of a notebook (``"02_exponents"``), built from its parameters cell's values (``globals()``).
 
-        model, info = load_albert(model_name, device=kwargs.pop("device", self.device), **kwargs)
-        self.add_models(info)
-        return model, info
+        In Colab, a run with the default ``offline`` profile switches to the ``paper`` profile (no offline data
+        there) and says so. ``ch.p`` holds the parameters as attributes; ``seed_parameter`` names the one that
+        seeds the chapter's inputs (recorded in every caption)."""
+        from chaoslib.book.colab import colab_parameters
 
-    def add_models(self, infos) -> None:
-        """Record networks (``ModelInfo`` or a sequence of them) for the provenance and captions."""
-        for info in [infos] if hasattr(infos, "as_dict") else list(infos):
-            if info not in self.models:
-                self.models.append(info)
+        parameters = notebook_parameters(namespace, notebook)
+        parameters.update(colab_parameters(notebook, parameters.get("profile", "offline")))
+        name = notebook.split("_", 1)[1] if notebook[:2].isdigit() else notebook
+        return cls(name, parameters.get("profile", "offline"), parameters.get("results_dir"),
+                   parameters.get("device", "auto"), parameters.get(seed_parameter), parameters)
+
+    @property
+    def p(self) -> SimpleNamespace:
+        """The run's parameters as attributes (``ch.p.n_steps``)."""
+        return SimpleNamespace(**self.parameters)
+
+    # networks and inputs ----------------------------------------------------------------------
+    def networks(self) -> list:
+        """The network under test, then the random networks it is compared with, from the parameters
+        ``model_name``, ``reference_weights``, ``reference_init``, ``reference_seed``, ``comparison_init``,
+        ``comparison_seeds``, ``weights_dir`` (:func:`chaoslib.model.network.reference_and_comparisons`)."""
+        from chaoslib.model.network import reference_and_comparisons
+
+        p = self.parameters
+        return reference_and_comparisons(
+            p["model_name"], p.get("reference_weights", "pretrained"), p.get("reference_init", "tf"),
+            p.get("reference_seed", 0), p.get("comparison_init", "tf"), p.get("comparison_seeds", []),
+            p.get("weights_dir"),
+        )
+
+    @property
+    def load_options(self) -> dict:
+        """Where and how the chapter's networks load: its device, the ``dtype`` and ``data_dir`` parameters."""
+        return dict(device=self.device, dtype=self.parameters.get("dtype", "float32"),
+                    data_dir=self.parameters.get("data_dir"))
+
+    def load(self, network, head: str = "base", **options):
+        """Load a :class:`~chaoslib.model.network.Network` on the chapter's device; it is recorded.
+        Returns ``(model, the loaded Network)``."""
+        model, loaded = network.load(head=head, **{**self.load_options, **options})
+        self.add_models(loaded)
+        return model, loaded
+
+    def inputs(self, n_samples: int | None = None, n_tokens: int | None = None, kind: str | None = None,
+               seed: int | None = None):
+        """The dynamics inputs (:func:`chaoslib.data.corpus.dynamics_inputs`), by default of the parameters
+        ``n_samples``, ``n_tokens``, ``input_kind``, ``seed``, ``corpus``, ``data_dir``: Encoded (samples, tokens)."""
+        from chaoslib.data.corpus import dynamics_inputs
+        from chaoslib.data.tokenization import load_tokenizer
+
+        p = self.parameters
+        encoded, _ = dynamics_inputs(
+            load_tokenizer(data_dir=p.get("data_dir")), p["n_samples"] if n_samples is None else n_samples,
+            p["n_tokens"] if n_tokens is None else n_tokens, seed=p["seed"] if seed is None else seed,
+            kind=p.get("input_kind", "pair") if kind is None else kind, source=p.get("corpus", "wikitext-2"),
+            data_dir=p.get("data_dir"),
+        )
+        return encoded
+
+    def compare(self, networks, analysis, inputs, **options):
+        """:func:`chaoslib.studies.compare.compare_networks` with the chapter's device, dtype, data folder,
+        masking and executor; the loaded networks are recorded for the provenance."""
+        from chaoslib.studies.compare import compare_networks, loaded_networks
+
+        p = self.parameters
+        settings = {**self.load_options, "attention_mask": p.get("attention_mask", False),
+                    "executor": p.get("executor", "local"), "ray_address": p.get("ray_address"), **options}
+        ds = compare_networks(networks, analysis, inputs, **settings)
+        self.add_models(loaded_networks(ds))
+        return ds
+
+    def add_models(self, networks) -> None:
+        """Record networks (a ``Network`` or a sequence of them) for the provenance and captions."""
+        for network in [networks] if hasattr(networks, "as_dict") else list(networks):
+            if network not in self.models:
+                self.models.append(network)
 
     # provenance -----------------------------------------------------------------------------
     def provenance(self, models: Sequence | None = None) -> dict:
@@ -165,8 +233,17 @@ class Chapter:
             self.glue(name, value)
 
     def target(self, target_id: str, claim: str, measured: str, holds: bool | None, note: str = "") -> None:
-        """Report a reproduction target (SPEC 3) for the results page; ``holds=None``: not checkable here."""
+        """Report a reproduction target for the results page; ``holds=None``: not checkable here."""
         provenance.report_target(self.results_dir, target_id, claim, measured, holds, note, chapter=self.name)
+
+    def verdict(self, record: dict, glue: str | None = None) -> None:
+        """Report a target's record (:func:`chaoslib.book.reports.verdicts.target_record`) for the results page
+        and, with ``glue``, glue its verdict (``holds``, ...) for the prose."""
+        from chaoslib.book.reports.verdicts import verdict
+
+        self.target(**record)
+        if glue:
+            self.glue(glue, verdict(record))
 
     def finish(self) -> None:
         """Write ``provenance.json`` (with every glued number) for the results and reproducibility pages.

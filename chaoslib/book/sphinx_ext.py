@@ -45,7 +45,7 @@ API_DOCNAME = "api"
 API_MARKER = "<!-- chaoslib-api -->"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # the package's layers, in the order the data flows: the reference's sections, and the one-way import rule
-# that tests/test_imports.py checks
+# that tests/foundation/test_imports.py checks
 API_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "Foundation",
@@ -61,6 +61,7 @@ API_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("Data", ("chaoslib.data",)),
     ("Model", ("chaoslib.model",)),
     ("Dynamics", ("chaoslib.dynamics",)),
+    ("Studies", ("chaoslib.studies",)),
     ("Tasks", ("chaoslib.tasks",)),
     ("Pretraining", ("chaoslib.pretraining",)),
     ("Book", ("chaoslib.book",)),

@@ -1,8 +1,13 @@
 """The summary pages: reproduction targets (results page), provenance and deviations (reproducibility page).
 
-Both pages only call these functions and display the Markdown they return:
+Each page is its parameters (``profile``, ``results_dir``) and one call per section:
 
-* :func:`targets_table`: every target of SPEC section 3 with what this build measured (the text a
+* :func:`results_page`: the targets table and the counts and network sizes its prose quotes.
+* :func:`provenance_page` and :func:`deviations_page`: the reproducibility page's two sections.
+
+They display the Markdown of these functions:
+
+* :func:`targets_table`: every reproduction target of the paper with what this build measured (the text a
   chapter reported with ``Chapter.target``, which names its interval), the verdict, the networks
   that chapter ran (from its ``provenance.json``) and the chapter; a target that no chapter
   reported, or that a chapter could not check, says why.
@@ -10,7 +15,6 @@ Both pages only call these functions and display the Markdown they return:
 * :func:`deviations_markdown`: every entry of ``book/deviations/*.yml`` (item, authors, ours, why,
   parameter), grouped by chapter.
 """
-
 from __future__ import annotations
 
 import json
@@ -20,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.loading import ModelInfo
+from chaoslib.model.network import Network
 from chaoslib.provenance import describe_models, load_all_provenance, load_targets
 from chaoslib.settings import REPO_ROOT
 
@@ -28,9 +32,9 @@ DEVIATIONS_DIR = REPO_ROOT / "book" / "deviations"
 DEVIATION_FIELDS = ("item", "authors", "ours", "why", "parameter")
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
-# SPEC section 3: the reproduction targets and their claims (the spec numbers them R1..R10 and
+# The reproduction targets and their claims (numbered R1..R10 and
 # defines no R4 or R9)
-SPEC_TARGETS = {
+REPRODUCTION_TARGETS = {
     "R1": "transient chaos: lambda_k > 0 early, <= 0 later",
     "R2": "pretrained transient significantly longer than random",
     "R3": "pretrained transient of order 10^4 steps or more (16 tokens)",
@@ -55,13 +59,13 @@ def _cell(value) -> str:
 
 def _networks_by_chapter(results_dir: str | os.PathLike) -> dict[str, str]:
     return {
-        record["chapter"]: describe_models([ModelInfo(**m) for m in record.get("models", [])])
+        record["chapter"]: describe_models([Network.from_dict(m) for m in record.get("models", [])])
         for record in load_all_provenance(results_dir)
     }
 
 
 def target_rows(results_dir: str | os.PathLike) -> list[dict]:
-    """One row per target: the SPEC's targets first (reported or not), then any other reported id.
+    """One row per target: the reproduction targets first (reported or not), then any other reported id.
 
     Each row: id, claim, verdict, measured, networks, chapter, note, holds (True/False/None, or
     ``"missing"`` when no chapter of this build reported it).
@@ -69,13 +73,13 @@ def target_rows(results_dir: str | os.PathLike) -> list[dict]:
     reported = {t["id"]: t for t in load_targets(results_dir)}
     networks = _networks_by_chapter(results_dir)
     rows = []
-    for target_id in [*SPEC_TARGETS, *(k for k in reported if k not in SPEC_TARGETS)]:
+    for target_id in [*REPRODUCTION_TARGETS, *(k for k in reported if k not in REPRODUCTION_TARGETS)]:
         t = reported.get(target_id)
         if t is None:
             rows.append(
                 dict(
                     id=target_id,
-                    claim=SPEC_TARGETS[target_id],
+                    claim=REPRODUCTION_TARGETS[target_id],
                     verdict="*not measured*",
                     measured="",
                     networks="",
@@ -129,7 +133,7 @@ def provenance_markdown(results_dir: str | os.PathLike) -> str:
     """Per chapter: profile, device, commit, networks, seed, versions and the parameters table."""
     blocks = []
     for record in load_all_provenance(results_dir):
-        models = [ModelInfo(**m) for m in record.get("models", [])]
+        models = [Network.from_dict(m) for m in record.get("models", [])]
         lines = [
             f"### {record['chapter']}",
             "",
@@ -242,3 +246,59 @@ def network_sizes(offline: str = "albert-wikitext2", paper: str = "albert-large-
             }
         )
     return out
+
+
+# ------------------------------------------------------------------------------------ the pages
+
+
+def page_results_dir(
+    page: str, profile: str = "offline", results_dir: str | os.PathLike | None = None
+) -> Path:
+    """The results folder a summary page reads: ``results_dir`` when given (the book build passes its own),
+    else the book's results of ``profile``. In Colab the default ``offline`` profile becomes ``paper``, as it
+    does for every chapter there (:func:`chaoslib.book.colab.colab_parameters`)."""
+    from chaoslib.book.chapter import default_results_dir
+    from chaoslib.book.colab import colab_parameters
+
+    if results_dir:
+        return Path(results_dir)
+    return default_results_dir(colab_parameters(page, profile).get("profile", profile))
+
+
+def results_page(profile: str = "offline", results_dir: str | os.PathLike | None = None) -> None:
+    """The results page: show the targets table (:func:`targets_table`) and glue the counts of verdicts
+    (:func:`target_counts`) and the two editions' network sizes (:func:`network_sizes`) for its prose."""
+    folder = page_results_dir("results", profile, results_dir)
+    _display_markdown(targets_table(folder))
+    for key, value in {**target_counts(folder), **network_sizes()}.items():
+        _glue(key, value)
+
+
+def provenance_page(profile: str = "offline", results_dir: str | os.PathLike | None = None) -> None:
+    """The reproducibility page's first section: the provenance of every chapter
+    (:func:`provenance_markdown`); glues the counts of deviations (:func:`count_deviations`) for the next
+    section's prose."""
+    folder = page_results_dir("reproducibility", profile, results_dir)
+    _display_markdown("## Provenance per chapter\n\n" + provenance_markdown(folder))
+    for key, value in count_deviations().items():
+        _glue(key, value)
+
+
+def deviations_page() -> None:
+    """The reproducibility page's deviations from the authors' code, grouped by chapter
+    (:func:`deviations_markdown`)."""
+    _display_markdown(deviations_markdown())
+
+
+def _display_markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _glue(name: str, value) -> None:
+    try:
+        from myst_nb import glue
+    except ImportError:  # outside the book (a plain script): nothing to glue into
+        return
+    glue(name, value, display=False)

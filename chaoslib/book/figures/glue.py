@@ -1,4 +1,4 @@
-"""Figures and numbers of the GLUE-by-depth chapter.
+"""Figures of the GLUE-by-depth chapter (its numbers and R7: :mod:`chaoslib.book.reports.glue`).
 
 The dataset comes from ``chaoslib.tasks.glue_sweep.glue_dataset``: ``score`` with its bootstrap
 interval ``score_low``/``score_high`` over (arm, network, depth), a ``weights`` coordinate per
@@ -13,43 +13,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from chaoslib.book.figures.bands import shade
+from chaoslib.book.reports.glue import networks_of, task_name
 from chaoslib.errors import ChaoslibError
-from chaoslib.tasks.glue import get_task
 
 PRE_COLOR, RAND_COLOR = "C0", "C1"
 METRIC_NAMES = {"pearson_spearman_mean": "(Pearson + Spearman) / 2", "f1": "F1", "matthews": "Matthews"}
 
 
-def networks_of(ds: xr.Dataset, weights: str) -> list[str]:
-    """The labels of the networks with ``weights`` ("pretrained" or "random"), in the dataset's order."""
-    return [str(n) for n, w in zip(ds.network.values, ds.weights.values, strict=True) if w == weights]
-
-
-def task_name(ds: xr.Dataset) -> str:
-    """The task as GLUE writes it (``STS-B``, ``MRPC``...)."""
-    return get_task(ds.attrs["task"]).folder
-
-
 def _metric_label(ds: xr.Dataset) -> str:
     return f"{task_name(ds)} dev {METRIC_NAMES.get(ds.attrs['metric'], ds.attrs['metric'])}"
-
-
-def peaks(ds: xr.Dataset, arm: str = "frozen") -> dict[str, dict]:
-    """Per network: the depth of its highest score in ``arm``, that score and its interval."""
-    out = {}
-    for net in ds.network.values:
-        score = ds.score.sel(arm=arm, network=net)
-        if bool(score.isnull().all()):
-            continue
-        depth = int(score.idxmax("depth"))
-        at = dict(arm=arm, network=net, depth=depth)
-        out[str(net)] = {
-            "depth": depth,
-            "score": float(ds.score.sel(at)),
-            "low": float(ds.score_low.sel(at)),
-            "high": float(ds.score_high.sel(at)),
-        }
-    return out
 
 
 def _chaos_marks(ax, ds: xr.Dataset, nets: list[str], color: str, name: str) -> None:
@@ -89,29 +62,14 @@ def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 4.6))
     for net in networks_of(part, "pretrained"):
         s = part.sel(network=net)
-        ax.fill_between(
-            depths,
-            s.score_low,
-            s.score_high,
-            color=PRE_COLOR,
-            alpha=0.25,
-            lw=0,
-            label="95% bootstrap interval (dev rows)",
-        )
+        shade(ax, depths, s.score_low, s.score_high, PRE_COLOR, 0.25, "95% bootstrap interval (dev rows)")
         ax.plot(depths, s.score, color=PRE_COLOR, label=net, **style)
     rand = networks_of(part, "random")
     if rand:
         scores = part.score.sel(network=rand)
         if len(rand) > 1:
-            ax.fill_between(
-                depths,
-                scores.min("network"),
-                scores.max("network"),
-                color=RAND_COLOR,
-                alpha=0.2,
-                lw=0,
-                label=f"range over {len(rand)} random seeds",
-            )
+            label = f"range over {len(rand)} random seeds"
+            shade(ax, depths, scores.min("network"), scores.max("network"), RAND_COLOR, 0.2, label)
         for net in rand:
             # "_" keeps each seed out of the legend (the band and the mean speak for them)
             ax.plot(depths, scores.sel(network=net), color=RAND_COLOR, lw=0.6, alpha=0.6, label=f"_{net}")
@@ -164,82 +122,3 @@ def arms_compared(ds: xr.Dataset) -> plt.Figure:
     axes[0, 0].set_ylabel(_metric_label(ds))
     axes[0, -1].legend(fontsize=8)
     return fig
-
-
-def r7_numbers(ds: xr.Dataset, arm: str = "frozen") -> dict:
-    """The numbers the prose quotes, all from the result: the pretrained network's score at the
-    first and last depth and at its peak (with the bootstrap interval), the random seeds' peaks,
-    and the chaos lengths. Keys are prefixed ``glue_``."""
-    pre, rand = networks_of(ds, "pretrained"), networks_of(ds, "random")
-    part = ds.sel(arm=arm)
-    top = peaks(ds, arm)
-    out = {
-        "glue_task": task_name(ds),
-        "glue_n_train": int(ds.attrs["n_train"]),
-        "glue_n_dev": int(ds.attrs["n_dev"]),
-        "glue_n_seeds": len(rand),
-        "glue_last_depth": int(part.depth.max()),
-    }
-    if rand:
-        rand_peaks = [top[n]["score"] for n in rand if n in top]
-        out.update(
-            glue_rand_peak_max=float(np.max(rand_peaks)),
-            glue_rand_peak_min=float(np.min(rand_peaks)),
-            glue_rand_last_mean=float(part.score.sel(network=rand).isel(depth=-1).mean()),
-        )
-        if "chaos_length" in ds:
-            out["glue_rand_chaos"] = float(np.median(ds.chaos_length.sel(network=rand)))
-    if pre:
-        net, p = pre[0], top[pre[0]]
-        s = part.score.sel(network=net)
-        out.update(
-            glue_pre_network=net,
-            glue_pre_peak_depth=p["depth"],
-            glue_pre_peak_score=p["score"],
-            glue_pre_peak_low=p["low"],
-            glue_pre_peak_high=p["high"],
-            glue_pre_score_d1=float(s.isel(depth=0)),
-            glue_pre_score_last=float(s.isel(depth=-1)),
-        )
-        if "chaos_length" in ds:
-            out.update(
-                glue_pre_chaos=float(ds.chaos_length.sel(network=net)),
-                glue_pre_chaos_low=float(ds.chaos_low.sel(network=net)),
-                glue_pre_chaos_high=float(ds.chaos_high.sel(network=net)),
-            )
-    return out
-
-
-def target_r7(numbers: dict, edition: str) -> dict:
-    """R7 (score against depth: shape, peak depth) read as a checkable criterion, for ``Chapter.target``.
-
-    Holds when the pretrained network's peak score is above every random seed's peak (the lower end
-    of its bootstrap interval above their highest peak) AND its peak depth lies within its chaotic
-    transient (at most the upper end of the chaos length's interval). None without both kinds.
-    """
-    claim = "STS-B score vs depth: shape, peak depth (pretrained above random, peak within the transient)"
-    if "glue_pre_peak_depth" not in numbers or "glue_rand_peak_max" not in numbers:
-        return dict(
-            target_id="R7", claim=claim, measured="needs a pretrained and a random network", holds=None
-        )
-    n = numbers
-    above = n["glue_pre_peak_low"] > n["glue_rand_peak_max"]
-    within = n["glue_pre_peak_depth"] <= n.get("glue_pre_chaos_high", np.inf)
-    nan = float("nan")
-    chaos = (
-        n.get("glue_pre_chaos", nan),
-        n.get("glue_pre_chaos_low", nan),
-        n.get("glue_pre_chaos_high", nan),
-    )
-    measured = (
-        f"{edition}: {n['glue_pre_network']} peaks at depth {n['glue_pre_peak_depth']} with "
-        f"{n['glue_pre_peak_score']:.3f} (95% CI {n['glue_pre_peak_low']:.3f} to "
-        f"{n['glue_pre_peak_high']:.3f}); {n['glue_n_seeds']} random glue seeds peak at "
-        f"{n['glue_rand_peak_min']:.3f} to {n['glue_rand_peak_max']:.3f}; chaos length "
-        f"{chaos[0]:.0f} (CI {chaos[1]:.0f} to {chaos[2]:.0f})"
-    )
-    note = (
-        f"pretrained above random: {'yes' if above else 'no'}; peak within the transient: "
-        f"{'yes' if within else 'no'}. SPEC gives no numeric criterion; the chapter states this reading."
-    )
-    return dict(target_id="R7", claim=claim, measured=measured, holds=bool(above and within), note=note)

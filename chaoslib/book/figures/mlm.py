@@ -1,6 +1,6 @@
 """Figures of the MLM-by-depth chapter.
 
-They draw the summary of :func:`chaoslib.tasks.mlm_results.mlm_summary`: ``accuracy`` (the authors'
+They draw the summary of :func:`chaoslib.book.reports.mlm.mlm_summary`: ``accuracy`` (the authors'
 per-block mean) with its bootstrap interval ``accuracy_low``/``accuracy_high`` over (encoder,
 mode, depth), ``perplexity``, a ``weights`` coordinate per encoder, the majority-token baseline
 ``majority_accuracy`` (with its interval) and attrs ``trained_depth`` (the depth the pretrained
@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from chaoslib.book.figures.bands import shade
 from chaoslib.errors import ChaoslibError
 from chaoslib.tasks.mlm_networks import MODE_DESCRIPTIONS
 
@@ -57,7 +58,7 @@ def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
         for enc in pre:
             a = sel.sel(encoder=enc)
             ax.plot(depth, a.accuracy, color=PRE_COLOR, marker="o", ms=3, lw=1.6, label=enc)
-            ax.fill_between(depth, a.accuracy_low, a.accuracy_high, color=PRE_COLOR, alpha=0.2, lw=0)
+            shade(ax, depth, a.accuracy_low, a.accuracy_high, PRE_COLOR, 0.2)
         runs = sel.accuracy.sel(encoder=rnd).dropna("encoder", how="all") if rnd else None
         if runs is not None and runs.sizes["encoder"]:
             n = runs.sizes["encoder"]
@@ -70,9 +71,7 @@ def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
                 lw=1.6,
                 label=f"random, mean of {n}",
             )
-            ax.fill_between(
-                depth, runs.min("encoder"), runs.max("encoder"), color=RAND_COLOR, alpha=0.2, lw=0
-            )
+            shade(ax, depth, runs.min("encoder"), runs.max("encoder"), RAND_COLOR, 0.2)
             for enc in runs.encoder.values:
                 ax.plot(depth, runs.sel(encoder=enc), color=RAND_COLOR, lw=0.6, alpha=0.6)
         base = float(ds.majority_accuracy)
@@ -90,7 +89,7 @@ def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
 def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
     """Pretrained minus random (mean over seeds) accuracy against depth, per mode, with the paired
     bootstrap interval over test blocks; zero marked. ``cmp``: dims (mode, depth) from
-    :func:`chaoslib.tasks.mlm_results.comparisons`. Line i of the axes is mode i."""
+    :func:`chaoslib.book.reports.mlm.comparisons`. Line i of the axes is mode i."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     depth = cmp.depth.values
     for i, mode in enumerate(cmp.mode.values):
@@ -104,7 +103,7 @@ def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
             lw=1.4,
             label=MODE_DESCRIPTIONS[str(mode)],
         )
-        ax.fill_between(depth, c.low, c.high, color=f"C{i + 2}", alpha=0.2, lw=0)
+        shade(ax, depth, c.low, c.high, f"C{i + 2}", 0.2)
     ax.axhline(0.0, color="k", lw=0.8)
     _depth_mark(ax, cmp)
     ax.set_xlabel("depth d (layer applications)")

@@ -1,4 +1,4 @@
-"""Figures and numbers of the handwriting-readout chapter.
+"""Figures of the handwriting-readout chapter (its numbers: :mod:`chaoslib.book.reports.readout`).
 
 The dataset comes from ``chaoslib.tasks.readout_run.compare_readouts``: window grids ``pair_nmse``
 (the authors' score) and ``pooled_nmse`` (ours) over (network, start, length), the best window of
@@ -152,67 +152,3 @@ def drawings(ds: xr.Dataset, networks: Sequence[str] | None = None) -> plt.Figur
             ax.set_yticks([])
         row[0].set_ylabel(str(network), fontsize=7)
     return fig
-
-
-def numbers(ds: xr.Dataset) -> dict[str, float | int | str]:
-    """Numbers for the prose: the reference network's best window and score with its interval,
-    the other networks' best scores (mean and range over seeds), and how many of them are worse
-    than the reference with a paired interval that excludes 0."""
-    ref = ds.attrs["reference"]
-    others = [n for n in ds.network.values if n != ref]
-    at = lambda var, n=ref: ds[var].sel(network=n).item()  # noqa: E731
-    out = {
-        "hw_ref": ref,
-        "hw_n_train": ds.attrs["n_train"],
-        "hw_n_dev": ds.attrs["n_dev"],
-        "hw_min_length": ds.attrs["min_length"],
-        "hw_best_start": int(at("best_start")),
-        "hw_best_length": int(at("best_length")),
-        "hw_best_pair": at("best_pair_nmse"),
-        "hw_best_low": at("best_low"),
-        "hw_best_high": at("best_high"),
-        "hw_best_pooled": at("best_pooled_nmse"),
-        "hw_blind_pair": ds.blind_pair_nmse.sel(length=int(at("best_length"))).item(),
-        "hw_n_windows": int(np.isfinite(ds.pair_nmse.sel(network=ref).values).sum()),
-        "hw_run_seconds": float(ds.run_seconds.sum()),
-        "hw_fit_seconds": float(ds.fit_seconds.sum()),
-        "hw_n_others": len(others),
-    }
-    out["hw_blind_verdict"] = (
-        "below the score-blind level: the readout carries information about the similarity beyond the "
-        "average letter"
-        if out["hw_best_high"] < out["hw_blind_pair"]
-        else "not below the score-blind level: the readout does not beat drawing the average letter for "
-        "every pair, so it has not read the similarity out of the trajectory"
-    )
-    if others:
-        scores = ds.best_pair_nmse.sel(network=others).values
-        out.update(
-            hw_others_mean=float(scores.mean()),
-            hw_others_min=float(scores.min()),
-            hw_others_max=float(scores.max()),
-            hw_others_pooled_mean=float(ds.best_pooled_nmse.sel(network=others).mean()),
-            hw_n_worse=int((ds.diff_low.sel(network=others).values > 0).sum()),
-            hw_n_better=int((ds.diff_high.sel(network=others).values < 0).sum()),
-            hw_diff_low=float(ds.diff_low.sel(network=others).min()),
-            hw_diff_high=float(ds.diff_high.sel(network=others).max()),
-            hw_verdict=comparison_text(ds),
-        )
-    return out
-
-
-def comparison_text(ds: xr.Dataset) -> str:
-    """The reference against the other networks in words, from the paired intervals of the difference."""
-    ref = ds.attrs["reference"]
-    others = [n for n in ds.network.values if n != ref]
-    worse = int((ds.diff_low.sel(network=others).values > 0).sum())  # the other network's NMSE is higher
-    better = int((ds.diff_high.sel(network=others).values < 0).sum())
-    n = len(others)
-    if worse == n:
-        return f"lower than that of each of the {n} other networks (every paired interval excludes 0)"
-    if better == n:
-        return f"higher than that of each of the {n} other networks (every paired interval excludes 0)"
-    return (
-        f"not separated from the other networks: {worse} of {n} score worse and {better} better with "
-        "a paired interval that excludes 0, the rest are within the uncertainty"
-    )

@@ -7,12 +7,10 @@ import pytest
 from chaoslib import provenance
 from chaoslib.book import summary
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.loading import ModelInfo
+from chaoslib.model.network import Network
 
-PRETRAINED = ModelInfo(
-    "albert-wikitext2", "pretrained", None, None, "pretrained here: albert-wikitext2 (...)"
-)
-RANDOM = ModelInfo("albert-wikitext2", "random", "tf", 3, "random")
+PRETRAINED = Network("albert-wikitext2", "pretrained", init=None, seed=None, source="pretrained here: albert-wikitext2 (...)")
+RANDOM = Network("albert-wikitext2", "random", init="tf", seed=3, source="random")
 
 
 @pytest.fixture
@@ -36,7 +34,7 @@ def results(tmp_path):
 
 def test_every_spec_target_has_a_row_with_verdict_networks_and_reason(results):
     rows = {r["id"]: r for r in summary.target_rows(results)}
-    assert list(rows) == [*summary.SPEC_TARGETS, "R11"]  # SPEC order, then ids the SPEC lacks
+    assert list(rows) == [*summary.REPRODUCTION_TARGETS, "R11"]  # the targets' order, then other ids
     assert rows["R2"]["verdict"] == "**holds**" and rows["R5"]["verdict"] == "**does not hold**"
     # the networks come from the reporting chapter's provenance, random never called pretrained
     assert rows["R2"]["networks"] == provenance.describe_models([PRETRAINED, RANDOM])
@@ -131,10 +129,54 @@ def test_network_sizes_read_the_shipped_and_the_paper_configs():
         and sizes["offline_layers"] == card["num_hidden_layers"]
     )
     assert sizes["offline_positions"] == card["max_position_embeddings"]
-    # albert-large-v2 as the hub's config.json has it (SPEC 1)
+    # albert-large-v2 as the hub's config.json has it
     assert (sizes["paper_hidden"], sizes["paper_heads"], sizes["paper_ffn"], sizes["paper_layers"]) == (
         1024,
         16,
         4096,
         24,
     )
+
+
+# ------------------------------------------------------------------------------------ the pages
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """What a page call shows and glues, instead of the notebook's display and myst-nb's glue."""
+    shown, glued = [], {}
+    monkeypatch.setattr(summary, "_display_markdown", shown.append)
+    monkeypatch.setattr(summary, "_glue", glued.__setitem__)
+    return shown, glued
+
+
+def test_pages_read_the_given_results_folder_else_the_profiles(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    from chaoslib.book.chapter import default_results_dir
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert summary.page_results_dir("results", "offline", tmp_path) == tmp_path
+    assert summary.page_results_dir("results", "paper") == default_results_dir("paper")
+    assert summary.page_results_dir("results") == default_results_dir("offline")
+    # in Colab the default profile is the paper's, as for every chapter there
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert summary.page_results_dir("reproducibility", "offline") == default_results_dir("paper")
+    assert summary.page_results_dir("reproducibility", "offline", tmp_path) == tmp_path
+
+
+def test_results_page_shows_the_table_and_glues_the_counts_and_sizes(results, page):
+    shown, glued = page
+    summary.results_page("offline", results)
+    assert shown == [summary.targets_table(results)]
+    assert glued == {**summary.target_counts(results), **summary.network_sizes()}
+
+
+def test_reproducibility_page_shows_provenance_then_deviations(results, page):
+    shown, glued = page
+    summary.provenance_page("offline", results)
+    assert shown == ["## Provenance per chapter\n\n" + summary.provenance_markdown(results)]
+    assert glued == summary.count_deviations()
+    summary.deviations_page()
+    assert shown[1] == summary.deviations_markdown()

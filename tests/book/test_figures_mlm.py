@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 
 from chaoslib.book.figures import mlm as figs
+from chaoslib.book.reports.mlm import comparisons, mlm_summary
 from chaoslib.store import load_dataset, save_dataset
-from chaoslib.tasks.mlm_results import comparisons, mlm_summary
 
 MODES = ["trained", "reinit", "untrained"]
 
@@ -110,18 +110,3 @@ def test_perplexity_by_depth_draws_each_point(counts, baseline):
     assert "net random mlm #0, reinit" not in labels  # not run
     np.testing.assert_allclose(ax.lines[-1].get_ydata()[0], float(summary.unigram_perplexity))
     assert float(summary.unigram_perplexity) == pytest.approx(np.exp(6.0))
-
-
-def test_chapter_numbers_quote_the_summary(counts, baseline):
-    from chaoslib.tasks.mlm_results import chapter_numbers
-
-    summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
-    cmp = comparisons(counts, trained_depth=2, n_resamples=200)
-    timed = counts.assign(fit_seconds=(("encoder", "mode"), np.full((4, 3), 2.0)))
-    numbers = chapter_numbers(summary, cmp, timed)
-    a = summary.sel(mode="trained", depth=2).isel(encoder=0)
-    want = f"{float(a.accuracy):.3f} [{float(a.accuracy_low):.3f}, {float(a.accuracy_high):.3f}]"
-    assert numbers["mlm_pre_trained_at_trained"] == want
-    assert numbers["mlm_pre_reinit_untied_best"] == "not run" and numbers["mlm_rnd_reinit_best"] == "not run"
-    assert numbers["mlm_fit_seconds"] == "24" and numbers["mlm_trained_depth"] == "2"
-    assert numbers["mlm_r8_holds"] == "holds" and "3 of 3 depths" in numbers["mlm_r8_measured"]

@@ -116,22 +116,6 @@ def test_drawings_plot_the_drawn_and_target_pens(result):
             assert f"NMSE {result.pair_errors.sel(network=network, pair=pair).item():.2f}" in ax.get_title()
 
 
-def test_numbers_for_the_prose(result):
-    got = figures.numbers(result)
-    assert got["hw_best_pair"] == result.best_pair_nmse.values[0]
-    assert (got["hw_best_start"], got["hw_best_length"]) == (1, 21)
-    assert got["hw_others_mean"] == pytest.approx(result.best_pair_nmse.values[1:].mean())
-    assert got["hw_n_worse"] == 1 and got["hw_n_better"] == 0  # intervals (0.05, 0.3) and (-0.1, 0.2)
-    assert got["hw_blind_pair"] == result.blind_pair_nmse.sel(length=21).item()
-    assert got["hw_verdict"].startswith("not separated")
-    # the interval's upper end decides against the score-blind level
-    assert got["hw_blind_verdict"].startswith("not below") == (got["hw_best_high"] >= got["hw_blind_pair"])
-    low_errors = result.assign(best_high=("network", [0.01, 1.0, 1.0]))
-    assert figures.numbers(low_errors)["hw_blind_verdict"].startswith("below")
-    all_worse = result.assign(diff_low=("network", [np.nan, 0.05, 0.01]))
-    assert figures.numbers(all_worse)["hw_verdict"].startswith("lower than that of each of the 2")
-
-
 def test_unknown_metric_or_network_is_rejected(result):
     with pytest.raises(ChaoslibError, match="metric"):
         figures.nmse_heatmaps(result, metric="mse")

@@ -1,4 +1,4 @@
-"""Figures of the trajectories chapter draw exactly the result's values; its numbers and R3 verdicts."""
+"""Figures of the trajectories chapter draw exactly the result's values."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 import chaoslib.book.figures.trajectories as ft
+import chaoslib.book.reports.trajectories as rt
 from chaoslib.store import load_dataset, save_dataset
 
 LABELS = ["albert-wikitext2 pretrained", "albert-wikitext2 random tf #1", "albert-wikitext2 random tf #2"]
@@ -37,7 +38,7 @@ def run(rng, n_samples: int, decay: float) -> xr.Dataset:
 def ds(tmp_path):
     rng = np.random.default_rng(0)
     runs = {label: run(rng, 3, decay) for label, decay in zip(LABELS, (0.1, 2.0, 3.0), strict=True)}
-    result = ft.by_network(runs, LABELS).assign_attrs(n_tokens=16)
+    result = rt.by_network(runs, LABELS).assign_attrs(n_tokens=16)
     save_dataset(result, tmp_path / "long_run.nc")  # figures are drawn from the saved file
     return load_dataset(tmp_path / "long_run.nc")
 
@@ -69,35 +70,3 @@ def test_token_spread_plots_the_sample_and_the_medians(ds):
     np.testing.assert_allclose(medians[0], np.median(ds.token_spread.sel(network=LABELS[0]).values, axis=0))
     np.testing.assert_allclose(medians[2], np.median(ds.token_spread.sel(network=LABELS[2]).values, axis=0))
     plt.close(fig)
-
-
-def test_long_run_numbers_by_hand(ds):
-    numbers = ft.long_run_numbers(ds, threshold=1e-2, relative=True)
-    # sigma(t)/sigma(0) = exp(-d t) < 1e-2  <=>  t > ln(100)/d: d=0.1 -> never within 10 steps (censored);
-    # d=2 -> t=3 (exp(-6)=2.5e-3 < 1e-2, exp(-4)=1.8e-2 not); d=3 -> t=2 (exp(-6))
-    assert numbers["long_authors_ref_censored"] and numbers["long_authors_ref"] == 10
-    assert numbers["long_authors_ref_text"] == "no synchronisation within 10 steps"
-    assert (numbers["long_authors_rand_min"], numbers["long_authors_rand_max"]) == (2, 3)
-    assert numbers["long_authors_rand_text"] == "it synchronises between step 2 and 3 in 2 of 2 within 10 steps"
-    assert numbers["long_ref_censored"] == 3 and numbers["long_rand_censored"] == 0
-    assert numbers["long_rand_median"] == 2.5 and numbers["long_ratio"] == pytest.approx(4.0)
-    assert numbers["long_direction"] == "longer than"  # every resample: 10 / (2 or 3)
-    assert numbers["long_steps_per_s"] == 123.0
-
-
-def test_target_r3_decides_only_what_the_horizon_allows(ds):
-    numbers = ft.long_run_numbers(ds, threshold=1e-2)
-    censored_short = ft.target_r3(numbers, "offline", True)
-    assert censored_short["holds"] is None and "too short" in censored_short["note"]
-    assert ft.target_r3(numbers, "offline", True, claimed=10)["holds"] is True
-    assert ft.target_r3(numbers, "offline", False)["holds"] is None
-    synchronised = {**numbers, "long_authors_ref_censored": False, "long_authors_ref": 4}
-    assert ft.target_r3(synchronised, "offline", True)["holds"] is False
-    assert ft.verdict(censored_short) == "cannot be checked here"
-
-
-def test_short_run_numbers(ds):
-    numbers = ft.short_run_numbers(ds)
-    assert numbers["traj_ref_sigma0"] == 1.0
-    assert numbers["traj_ref_sigmaT"] == pytest.approx(np.exp(-1.0))
-    assert numbers["traj_rand_sigmaT_min"] == pytest.approx(np.exp(-30.0))

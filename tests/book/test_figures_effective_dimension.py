@@ -11,15 +11,16 @@ import pytest
 import xarray as xr
 
 import chaoslib.book.figures.effective_dimension as fed
+import chaoslib.book.reports.effective_dimension as red
 from chaoslib.errors import ChaoslibError
-from chaoslib.stats import bootstrap_band, bootstrap_interval
+from chaoslib.stats import bootstrap_band
 
 STEPS = np.arange(13)
 LABELS = ["pre", "pre, inputs #1", "rand #1", "rand #2", "rand #3"]
 
 
 def _result(collapse_rand3: bool = True) -> xr.Dataset:
-    """Like ``network_effective_dimensions``: the reference on 2 input draws and 3 random networks."""
+    """Like ``report.compared``: the reference on 2 input draws and 3 random networks."""
     rng = np.random.default_rng(0)
     ed = np.empty((5, STEPS.size))
     ed[0] = 20 - 0.05 * STEPS + rng.normal(0, 0.3, STEPS.size)
@@ -41,7 +42,7 @@ def _result(collapse_rand3: bool = True) -> xr.Dataset:
         coords={"network": [str(i) for i in range(5)], "step": STEPS},
         attrs={"n_samples": 24},
     )
-    return fed.with_roles(ds, LABELS, n_input_draws=2, n_comparison=3)
+    return red.with_roles(ds, LABELS, n_input_draws=2, n_comparison=3)
 
 
 def _line(ax, label):
@@ -83,32 +84,7 @@ def test_gap_plots_differences_and_their_bootstrap_band():
     plt.close(fig)
 
 
-def test_r6_numbers_by_hand():
-    ds = _result()
-    n = fed.r6_numbers(ds, horizon=10)
-    ed = ds.effective_dimension.values
-    readable = np.where(ds.resolved.values, ed, np.nan)
-    above = [
-        all(readable[0, t] > readable[j, t] for j in range(2, 5) if np.isfinite(readable[j, t]))
-        for t in range(11)
-    ]
-    assert n["ed_fraction_above"] == pytest.approx(np.mean(above))
-    assert n["ed_fraction_above"] == pytest.approx(10 / 11)  # all steps but the one where rand #1 is above
-    per_seed = [np.nanmedian(readable[0, :11] - readable[j, :11]) for j in range(2, 5)]
-    assert n["ed_gap"] == pytest.approx(np.mean(per_seed))
-    assert (n["ed_gap_low"], n["ed_gap_high"]) == bootstrap_interval(per_seed, np.mean)
-    assert n["ed_ref_stability"] == pytest.approx(ed[0, 10] / ed[0, :11].max())
-    assert n["ed_draws_horizon_min"] == pytest.approx(ed[:2, 10].min())
-    assert n["ed_collapsed"] == "rand #3 (from step 9)"
-    r6 = fed.target_r6(n, "m", True)
-    assert r6["holds"] is True and "10 random" not in r6["measured"]
-    assert fed.target_r6({**n, "ed_fraction_above": 0.4}, "m", True)["holds"] is False
-    assert fed.target_r6(n, "m", False)["holds"] is None
-
-
 def test_roles_are_checked():
     ds = _result().drop_vars("role")
     with pytest.raises(ChaoslibError, match="role"):
         fed.effective_dimension(ds)
-    with pytest.raises(ChaoslibError, match="networks"):
-        fed.with_roles(ds, LABELS, n_input_draws=1, n_comparison=3)

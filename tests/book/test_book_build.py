@@ -99,9 +99,16 @@ def test_book_folder_links_the_root_toc_and_config():
         assert (ROOT / "book" / name).resolve() == (ROOT / name).resolve(), name
 
 
-def test_config_loads_the_guard_extension():
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert "chaoslib.book.sphinx_guard" in config["sphinx"]["extra_extensions"]
+def test_sphinx_loads_the_guard_extension(tmp_path):
+    """What Sphinx runs is the conf.py that jupyter-book writes from _config.yml: the guard must be among its
+    extensions, or `jupyter-book build book` could publish a page holding a traceback."""
+    for name in ("_config.yml", "_toc.yml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    subprocess.run([str(jupyter_book), "config", "sphinx", str(tmp_path)], check=True, capture_output=True)
+    namespace: dict = {}
+    exec((tmp_path / "conf.py").read_text(), namespace)
+    assert "chaoslib.book.sphinx_guard" in namespace["extensions"]
 
 
 def test_jupyter_book_build_book_on_a_fresh_clone_names_the_command(tmp_path):

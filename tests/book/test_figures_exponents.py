@@ -13,6 +13,8 @@ import xarray as xr
 from scipy.stats import mannwhitneyu
 
 import chaoslib.book.figures.exponents as fx
+import chaoslib.book.reports.exponents as report
+from chaoslib.book.reports.verdicts import verdict
 from chaoslib.errors import ChaoslibError
 from chaoslib.stats import bootstrap_band, bootstrap_interval
 
@@ -20,7 +22,7 @@ TAU, T = 10, 40
 
 
 def _series() -> xr.Dataset:
-    """Like ``network_exponents``: 1 reference and 3 random networks, 6 inputs, 4 windows."""
+    """Like ``compare_networks`` with ``Exponents``: 1 reference and 3 random networks, 6 inputs, 4 windows."""
     rng = np.random.default_rng(0)
     exponent = rng.normal(0.0, 0.05, (4, 6, 4))
     exponent[0] += 0.05  # the reference expands for longer
@@ -30,16 +32,16 @@ def _series() -> xr.Dataset:
         {
             "exponent": (("network", "sample", "window"), exponent),
             "chaos_length": (("network", "sample"), lengths),
-            "censored": (("network", "sample"), lengths >= T),
+            "chaos_censored": (("network", "sample"), lengths >= T),
         },
         coords={
             "network": ["a", "b", "c", "d"],
             "window": np.arange(4),
-            "step": ("window", (np.arange(4) + 1) * TAU),
+            "window_end": ("window", (np.arange(4) + 1) * TAU),
         },
         attrs={"eps": 0.01, "tau": TAU, "n_steps": T, "seed": 0},
     )
-    return fx.with_roles(
+    return report.with_roles(
         ds, ["net pretrained here", "net random tf #1", "net random tf #2", "net random tf #3"]
     )
 
@@ -67,7 +69,7 @@ def test_local_exponents_plots_means_and_bands():
     band = ax.collections[0].get_paths()[0].vertices
     ys = band[:, 1]
     np.testing.assert_allclose(
-        np.sort(ys[np.isin(band[:, 0], ds.step.values)])[[0, -1]], [low.min(), high.max()]
+        np.sort(ys[np.isin(band[:, 0], ds.window_end.values)])[[0, -1]], [low.min(), high.max()]
     )
     # the seeds' band spans their range
     seeds_band = ax.collections[1].get_paths()[0].vertices[:, 1]
@@ -102,7 +104,7 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
     for label in ("ref", "rand"):
         window = torch.from_numpy(np.sort(rng.normal(size=(2, 3, 4)), axis=-1)[..., ::-1].copy())
         spectra[label] = LyapunovSpectrum(window.mean(1), window, torch.arange(1, 4) * 5, 4, 15, 0, 5, 1)
-    ds = fx.spectra_dataset(spectra)
+    ds = xr.concat([s.to_dataset() for s in spectra.values()], dim="network").assign_coords(network=list(spectra))
     fig = fx.spectrum(ds)
     left, right = fig.axes
     for label in ("ref", "rand"):
@@ -110,7 +112,7 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
     np.testing.assert_allclose(
         _line(right, "rand").get_ydata(), spectra["rand"].window_exponents[..., 0].mean(0)
     )
-    numbers = fx.spectrum_numbers(ds)
+    numbers = report.spectrum_numbers(ds)
     assert numbers["exp_spec_label"] == "ref"
     assert numbers["exp_spec_lambda1"] == pytest.approx(float(spectra["ref"].exponents[:, 0].mean()))
     plt.close(fig)
@@ -127,7 +129,7 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
 
 def test_comparison_numbers_against_scipy_and_numpy():
     ds = _series()
-    n = fx.comparison_numbers(ds, prefix="cl_")
+    n = report.comparison_numbers(ds, prefix="cl_")
     ref, rand = ds.chaos_length.values[0], ds.chaos_length.values[1:].ravel()
     assert n["cl_median_ref"] == np.median(ref) and n["cl_median_rand"] == np.median(rand)
     assert n["cl_p_value"] == pytest.approx(mannwhitneyu(ref, rand, alternative="greater").pvalue)
@@ -135,10 +137,10 @@ def test_comparison_numbers_against_scipy_and_numpy():
     assert n["cl_ref_lambda0_low"] < n["cl_ref_lambda0"] < n["cl_ref_lambda0_high"]
     seed_mean = ds.exponent.values[1:].mean(1).mean(0)
     first = np.flatnonzero(seed_mean <= 0)
-    assert n["cl_rand_sign_change"] == (ds.step.values[first[0]] if first.size else -1)
-    r2 = fx.target_r2(n, "test model", True, prefix="cl_")
+    assert n["cl_rand_sign_change"] == (ds.window_end.values[first[0]] if first.size else -1)
+    r2 = report.target_r2(n, "test model", True, prefix="cl_")
     assert r2["holds"] == bool(n["cl_p_value"] < 0.01 and n["cl_median_ratio"] >= 2)
-    assert fx.target_r2(n, "m", False, prefix="cl_")["holds"] is None  # a random reference: no verdict
+    assert report.target_r2(n, "m", False, prefix="cl_")["holds"] is None  # a random reference: no verdict
     if n["cl_median_rand"] > 0:
         assert n["cl_ratio_text"].startswith(f"{np.median(ref) / np.median(rand):.3g} (95% bootstrap interval")
 
@@ -146,9 +148,9 @@ def test_comparison_numbers_against_scipy_and_numpy():
 def test_a_zero_random_median_gives_no_infinite_ratio_in_the_prose():
     ds = _series()
     ds["chaos_length"] = ds.chaos_length.where(ds.network == ds.network[0], 0.0)  # random: no transient
-    n = fx.comparison_numbers(ds, prefix="cl_")
+    n = report.comparison_numbers(ds, prefix="cl_")
     assert n["cl_median_rand"] == 0 and np.isinf(n["cl_median_ratio"])
-    assert n["cl_ratio_text"].startswith("not a number") and "inf" not in fx.target_r2(n, "m", True, "cl_")["measured"]
+    assert n["cl_ratio_text"].startswith("not a number") and "inf" not in report.target_r2(n, "m", True, "cl_")["measured"]
 
 
 def test_target_r1_verdicts():
@@ -169,18 +171,18 @@ def test_target_r1_verdicts():
     )
     good = {f"exp_{k}": v for k, v in {**base, "ref_lambda0": 0.1, "ref_lambda0_low": 0.02,
                                        "ref_sign_change": 30}.items()}
-    assert fx.target_r1(good, "m")["holds"] is True
+    assert report.target_r1(good, "m")["holds"] is True
     # a positive point estimate whose interval reaches 0 does not establish transient chaos
-    unsure = fx.target_r1({**good, "exp_ref_lambda0_low": -0.01}, "m")
+    unsure = report.target_r1({**good, "exp_ref_lambda0_low": -0.01}, "m")
     assert unsure["holds"] is False and "includes 0" in unsure["note"]
-    assert fx.verdict(fx.target_r1({**good, "exp_ref_sign_change": -1}, "m")) == "does not hold"
-    assert fx.target_r1({**good, "exp_ref_lambda0": -0.01, "exp_ref_lambda0_low": -0.03}, "m")["holds"] is False
+    assert verdict(report.target_r1({**good, "exp_ref_sign_change": -1}, "m")) == "does not hold"
+    assert report.target_r1({**good, "exp_ref_lambda0": -0.01, "exp_ref_lambda0_low": -0.03}, "m")["holds"] is False
     ds = _series()
-    n = fx.comparison_numbers(ds)
+    n = report.comparison_numbers(ds)
     ref_mean = ds.exponent.values[0].copy()
     ref_mean[~np.isfinite(ref_mean)] = np.nan
     first = np.flatnonzero(np.nanmean(ref_mean, 0) <= 0)
-    assert n["exp_ref_sign_change"] == (ds.step.values[first[0]] if first.size else -1)
+    assert n["exp_ref_sign_change"] == (ds.window_end.values[first[0]] if first.size else -1)
 
 
 def test_roles_are_required():
@@ -188,4 +190,4 @@ def test_roles_are_required():
     with pytest.raises(ChaoslibError, match="role"):
         fx.local_exponents(ds)
     with pytest.raises(ChaoslibError, match="labels"):
-        fx.with_roles(ds, ["only one"])
+        report.with_roles(ds, ["only one"])

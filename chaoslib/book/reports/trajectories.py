@@ -1,0 +1,236 @@
+"""Numbers and the verdict of the trajectories chapter (token spread of the short run, sync offsets of the
+long run, R3).
+
+The runs come from :func:`chaoslib.studies.trajectories.network_trajectories` (``run_trajectory`` results of
+several networks on the same inputs); :func:`by_network` concatenates them along ``network`` and labels them
+with :func:`chaoslib.book.reports.exponents.with_roles` (one ``reference``: the network under test;
+``comparison``: random networks): ``units`` (network, sample, step, units_token, units_unit) and
+``token_spread`` (network, sample, step). Sample 0 is the authors' input ("ALBERT stands for A Lite BERT." /
+"Hello world!"). Uncertainty: bootstrap intervals over inputs for the reference, the spread over seeds for the
+random networks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from chaoslib.book.reports.exponents import split_roles, with_roles
+from chaoslib.book.reports.verdicts import target_record
+from chaoslib.dynamics.sync import sync_offset
+from chaoslib.stats import bootstrap_interval, ratio_interval
+
+__all__ = [
+    "with_roles",
+    "chapter_inputs",
+    "short_and_long_runs",
+    "by_network",
+    "edition_text",
+    "short_run_numbers",
+    "long_run_numbers",
+    "target_r3",
+]
+
+
+def chapter_inputs(
+    texts: Sequence,
+    n_tokens: int,
+    long_run_tokens: int,
+    long_run_samples: int,
+    seed: int = 0,
+    corpus: str = "wikitext-2",
+    data_dir: str | os.PathLike | None = None,
+):
+    """The chapter's inputs, encoded as the authors did (:func:`chaoslib.data.corpus.encode_authors`):
+    ``texts`` in ``n_tokens`` tokens (the short run), and ``texts`` followed by ``long_run_samples`` sampled
+    sentence pairs of the corpus in ``long_run_tokens`` tokens (the long run). Returns (short, long)."""
+    from chaoslib.data.corpus import encode_authors, sample_sentence_pairs
+    from chaoslib.data.tokenization import load_tokenizer
+
+    tokenizer = load_tokenizer(data_dir=data_dir)
+    pairs = (
+        sample_sentence_pairs(long_run_samples, seed, 4 * long_run_tokens, corpus, data_dir=data_dir)
+        if long_run_samples
+        else []
+    )
+    short_inputs = encode_authors(tokenizer, texts, n_tokens)
+    long_inputs = encode_authors(tokenizer, [*texts, *pairs], long_run_tokens)
+    return short_inputs, long_inputs
+
+
+def short_and_long_runs(ch) -> tuple[xr.Dataset, xr.Dataset]:
+    """The chapter's two runs of every network (``ch.networks()``, each loaded once by ``ch.load``, which
+    records it): the short run (``texts`` in ``n_tokens`` tokens, ``n_steps`` steps) and the long run
+    (``texts`` and the sampled pairs in ``long_run_tokens`` tokens, ``long_run_steps`` steps; with
+    ``long_run_resume`` streamed to ``<chapter>/long_run/<network>`` and resumed), both recording the units
+    ``plot_units`` of the tokens ``plot_tokens`` and sigma(t). Returns the two labelled datasets
+    (:func:`by_network`), short and long."""
+    from chaoslib.dynamics.probes import TokenSpread, Units
+    from chaoslib.studies.trajectories import Run, network_trajectories
+
+    p = ch.p
+    short_inputs, long_inputs = chapter_inputs(
+        p.texts, p.n_tokens, p.long_run_tokens, p.long_run_samples, p.seed, p.corpus, p.data_dir
+    )
+    runs = network_trajectories(
+        ch.networks(),
+        {
+            "short": Run(short_inputs, p.n_steps),
+            "long": Run(long_inputs, p.long_run_steps, ch.path("long_run") if p.long_run_resume else None),
+        },
+        probes=[Units(tokens=p.plot_tokens, units=p.plot_units), TokenSpread()],
+        load=ch.load,
+        attention_mask=p.attention_mask,
+        save_every=p.long_run_save_every,
+    )
+    short = by_network(runs["short"]).assign_attrs(
+        n_tokens=p.n_tokens, active_tokens=int(short_inputs.attention_mask.sum())
+    )
+    return short, by_network(runs["long"]).assign_attrs(n_tokens=p.long_run_tokens)
+
+
+def by_network(runs: dict[str, xr.Dataset], labels: list[str] | None = None) -> xr.Dataset:
+    """``run_trajectory`` results (one per network, same inputs) -> one dataset along ``network``, the
+    first network the reference (:func:`with_roles`; ``labels`` default: the keys of ``runs``); each run's
+    ``steps_per_second`` kept per network."""
+    labels = list(runs) if labels is None else labels
+    speeds = [float(r.attrs.get("steps_per_second", np.nan)) for r in runs.values()]
+    ds = xr.concat(list(runs.values()), dim="network", combine_attrs="drop")
+    return with_roles(ds.assign(steps_per_second=("network", speeds)), labels)
+
+
+def edition_text(profile: str, model_name: str, reference_weights: str, reference_label: str) -> str:
+    """One sentence for the prose: which network this edition runs as its reference."""
+    if reference_weights != "pretrained":
+        return (
+            f"The {profile} edition's reference network is random ({reference_label}): no pretrained "
+            "network takes part in this run."
+        )
+    if model_name == "albert-large-v2":
+        return f"The {profile} edition runs albert-large-v2 with its published pretrained weights."
+    return (
+        f"The {profile} edition runs {model_name}, a small ALBERT pretrained here on WikiText-2 (hidden size "
+        "128, 4 heads, at most 128 positions), not albert-large-v2, whose weights are not available offline."
+    )
+
+
+def short_run_numbers(ds: xr.Dataset, sample: int = 0) -> dict:
+    """sigma at t=0 and at the last step for input ``sample`` (keys prefixed ``traj_``): the reference,
+    and the median and range over the random networks; the reference's steps per second."""
+    ref, others = split_roles(ds)
+    spread = ds.token_spread.isel(sample=sample)
+    out = {
+        "ref_label": ref,
+        "n_random": len(others),
+        "steps": int(ds.step.values[-1]),
+        "tokens": int(ds.attrs.get("n_tokens", 0)),
+        "active": int(ds.attrs.get("active_tokens", 0)),
+        "ref_sigma0": float(spread.sel(network=ref).isel(step=0)),
+        "ref_sigmaT": float(spread.sel(network=ref).isel(step=-1)),
+        "steps_per_s": float(ds.steps_per_second.sel(network=ref)),
+    }
+    if others:
+        end = spread.sel(network=others).isel(step=-1).values
+        out.update(
+            rand_sigmaT=float(np.median(end)),
+            rand_sigmaT_min=float(end.min()),
+            rand_sigmaT_max=float(end.max()),
+        )
+    return {"traj_" + k: v for k, v in out.items()}
+
+
+def long_run_numbers(ds: xr.Dataset, threshold: float = 1e-5, relative: bool = True, seed: int = 0) -> dict:
+    """Sync offsets of the long run (keys prefixed ``long_``): t_sync of the authors' input (sample 0)
+    through the reference and through each random network; medians over inputs with bootstrap
+    intervals; the ratio of medians reference / random with its interval; censored counts."""
+    ref, others = split_roles(ds)
+    horizon = int(ds.step.values[-1])
+
+    def offsets(name):
+        return sync_offset(ds.token_spread.sel(network=name), threshold, relative)
+
+    r = offsets(ref)
+    out = {
+        "ref_label": ref,
+        "n_random": len(others),
+        "steps": horizon,
+        "n_samples": ds.sizes["sample"],
+        "tokens": int(ds.attrs.get("n_tokens", 0)),
+        "authors_ref": int(r.offset[0]),
+        "authors_ref_censored": bool(r.censored[0]),
+        "ref_median": float(np.median(r.offset)),
+        "ref_censored": int(r.censored.sum()),
+        "steps_per_s": float(ds.steps_per_second.sel(network=ref)),
+    }
+    out["authors_ref_text"] = (
+        f"no synchronisation within {horizon} steps"
+        if r.censored[0]
+        else f"tokens synchronise at step {int(r.offset[0])}"
+    )
+    out["ref_median_low"], out["ref_median_high"] = bootstrap_interval(r.offset, np.median, seed=seed)
+    if others:
+        rand = [offsets(n) for n in others]
+        authors = np.array([o.offset[0] for o in rand])
+        synced = np.array([not o.censored[0] for o in rand])
+        out["authors_rand_text"] = (
+            f"it synchronises between step {authors[synced].min()} and {authors[synced].max()} in "
+            f"{synced.sum()} of {len(rand)}"
+            if synced.any()
+            else f"it synchronises in none of the {len(rand)}"
+        ) + f" within {horizon} steps"
+        pooled = np.concatenate([o.offset for o in rand])
+        out.update(
+            authors_rand_min=int(authors.min()),
+            authors_rand_max=int(authors.max()),
+            authors_rand_median=float(np.median(authors)),
+            rand_median=float(np.median(pooled)),
+            rand_censored=int(sum(o.censored.sum() for o in rand)),
+            rand_inputs=int(pooled.size),
+        )
+        out["rand_median_low"], out["rand_median_high"] = bootstrap_interval(pooled, np.median, seed=seed)
+        out["ratio"] = out["ref_median"] / out["rand_median"] if out["rand_median"] > 0 else float("inf")
+        out["ratio_low"], out["ratio_high"] = ratio_interval(r.offset, pooled, np.median, seed=seed)
+        # the direction of the comparison in words, decided by the interval of the ratio, not its point value
+        out["direction"] = (
+            "longer than"
+            if out["ratio_low"] > 1
+            else "shorter than"
+            if out["ratio_high"] < 1
+            else "not distinguishable from"
+        )
+    return {"long_" + k: v for k, v in out.items()}
+
+
+def target_r3(numbers: dict, model: str, reference_is_pretrained: bool, claimed: int = 10_000) -> dict:
+    """R3 on the reference network: the authors' 16-token input stays unsynchronised for ``claimed``
+    steps or more. Undecidable (None) when the horizon is shorter than the claim and the tokens have
+    not synchronised, or when the reference is not pretrained."""
+    n = {k[len("long_") :]: v for k, v in numbers.items()}
+    measured = (
+        f"{model}, {n['ref_label']}, authors' input at N={n['tokens']}: {n['authors_ref_text']}; median "
+        f"t_sync over {n['n_samples']} inputs {n['ref_median']:.0f} [{n['ref_median_low']:.0f}, "
+        f"{n['ref_median_high']:.0f}] ({n['ref_censored']} censored at {n['steps']})"
+    )
+    if "rand_median" in n:
+        measured += (
+            f"; {n['n_random']} random networks: median {n['rand_median']:.0f} [{n['rand_median_low']:.0f}, "
+            f"{n['rand_median_high']:.0f}]"
+        )
+    if not reference_is_pretrained:
+        holds, note = None, "needs a pretrained network; the reference here is random"
+    elif not n["authors_ref_censored"]:
+        holds, note = bool(n["authors_ref"] >= claimed), f"holds = t_sync of the authors' input >= {claimed}"
+    elif n["steps"] >= claimed:
+        holds, note = True, f"no synchronisation within {n['steps']} >= {claimed} steps"
+    else:
+        holds, note = None, f"censored at {n['steps']} < {claimed} steps: the horizon is too short to decide"
+    return target_record(
+        target_id="R3",
+        claim="pretrained transient of order 10^4 steps or more (16 tokens)",
+        measured=measured,
+        holds=holds,
+        note=note,
+    )

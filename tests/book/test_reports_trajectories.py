@@ -1,0 +1,126 @@
+"""Numbers and the R3 verdict of the trajectories chapter; the runs of several networks behind them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import chaoslib.book.reports.trajectories as rt
+from chaoslib.book.reports.verdicts import verdict
+from chaoslib.store import load_dataset, save_dataset
+
+LABELS = ["albert-wikitext2 pretrained", "albert-wikitext2 random tf #1", "albert-wikitext2 random tf #2"]
+
+
+def run(rng, n_samples: int, decay: float) -> xr.Dataset:
+    """A hand-made run_trajectory result: sigma(t) = exp(-decay * t) per sample, random units."""
+    steps = np.arange(11)
+    spread = np.exp(-decay * steps)[None] * (1 + np.arange(n_samples))[:, None]
+    return xr.Dataset(
+        {
+            "units": (
+                ("sample", "step", "units_token", "units_unit"),
+                rng.normal(size=(n_samples, 11, 2, 3)),
+            ),
+            "token_spread": (("sample", "step"), spread),
+        },
+        coords={"step": steps, "units_token": [0, 1], "units_unit": [0, 1, 2]},
+        attrs={"steps_per_second": 123.0},
+    )
+
+
+@pytest.fixture
+def ds(tmp_path):
+    rng = np.random.default_rng(0)
+    runs = {label: run(rng, 3, decay) for label, decay in zip(LABELS, (0.1, 2.0, 3.0), strict=True)}
+    result = rt.by_network(runs, LABELS).assign_attrs(n_tokens=16)
+    save_dataset(result, tmp_path / "long_run.nc")  # numbers are read from the saved file
+    return load_dataset(tmp_path / "long_run.nc")
+
+
+def test_by_network_labels_from_the_runs():
+    rng = np.random.default_rng(0)
+    runs = {label: run(rng, 2, 1.0) for label in LABELS}
+    ds = rt.by_network(runs)
+    assert list(ds.network.values) == LABELS
+    assert list(ds.role.values) == ["reference", "comparison", "comparison"]
+    np.testing.assert_array_equal(ds.steps_per_second.values, [123.0] * 3)
+
+
+def test_long_run_numbers_by_hand(ds):
+    numbers = rt.long_run_numbers(ds, threshold=1e-2, relative=True)
+    # sigma(t)/sigma(0) = exp(-d t) < 1e-2  <=>  t > ln(100)/d: d=0.1 -> never within 10 steps (censored);
+    # d=2 -> t=3 (exp(-6)=2.5e-3 < 1e-2, exp(-4)=1.8e-2 not); d=3 -> t=2 (exp(-6))
+    assert numbers["long_authors_ref_censored"] and numbers["long_authors_ref"] == 10
+    assert numbers["long_authors_ref_text"] == "no synchronisation within 10 steps"
+    assert (numbers["long_authors_rand_min"], numbers["long_authors_rand_max"]) == (2, 3)
+    assert numbers["long_authors_rand_text"] == (
+        "it synchronises between step 2 and 3 in 2 of 2 within 10 steps"
+    )
+    assert numbers["long_ref_censored"] == 3 and numbers["long_rand_censored"] == 0
+    assert numbers["long_rand_median"] == 2.5 and numbers["long_ratio"] == pytest.approx(4.0)
+    assert numbers["long_direction"] == "longer than"  # every resample: 10 / (2 or 3)
+    assert numbers["long_steps_per_s"] == 123.0
+
+
+def test_target_r3_decides_only_what_the_horizon_allows(ds):
+    numbers = rt.long_run_numbers(ds, threshold=1e-2)
+    censored_short = rt.target_r3(numbers, "offline", True)
+    assert censored_short["holds"] is None and "too short" in censored_short["note"]
+    assert rt.target_r3(numbers, "offline", True, claimed=10)["holds"] is True
+    assert rt.target_r3(numbers, "offline", False)["holds"] is None
+    synchronised = {**numbers, "long_authors_ref_censored": False, "long_authors_ref": 4}
+    assert rt.target_r3(synchronised, "offline", True)["holds"] is False
+    assert verdict(censored_short) == "cannot be checked here"
+
+
+def test_short_run_numbers(ds):
+    numbers = rt.short_run_numbers(ds)
+    assert numbers["traj_ref_sigma0"] == 1.0
+    assert numbers["traj_ref_sigmaT"] == pytest.approx(np.exp(-1.0))
+    assert numbers["traj_rand_sigmaT_min"] == pytest.approx(np.exp(-30.0))
+
+
+def test_edition_text_names_the_reference():
+    assert "random (x)" in rt.edition_text("offline", "albert-wikitext2", "random", "x")
+    assert "published" in rt.edition_text("paper", "albert-large-v2", "pretrained", "x")
+    assert "pretrained here" in rt.edition_text("offline", "albert-wikitext2", "pretrained", "x")
+
+
+def test_network_trajectories_runs_each_network_once_for_every_run(tmp_path, tokenizer, one_thread):
+    from chaoslib.data.corpus import encode_authors
+    from chaoslib.dynamics.probes import TokenSpread, Units
+    from chaoslib.dynamics.runner import run_trajectory
+    from chaoslib.model.albert_map import AlbertMap
+    from chaoslib.model.network import Network
+    from chaoslib.studies.trajectories import Run, network_trajectories
+
+    networks = [Network("albert-wikitext2", "random", init="tf", seed=s) for s in (1, 2)]
+    short = encode_authors(tokenizer, [["ALBERT stands for A Lite BERT.", "Hello world!"]], 16)
+    long = encode_authors(tokenizer, [["ALBERT stands for A Lite BERT.", "Hello world!"], "a b c"], 8)
+    loaded = []
+
+    def load(network):
+        loaded.append(network)
+        return network.load()
+
+    probes = [Units(tokens=[0, 1], units=[0, 2]), TokenSpread()]
+    runs = network_trajectories(
+        networks, {"short": Run(short, 5), "long": Run(long, 12, tmp_path / "long")}, probes,
+        load=load, save_every=4,
+    )
+    assert loaded == networks  # one load per network, in order
+    labels = [n.label() for n in networks]
+    assert list(runs) == ["short", "long"] and list(runs["long"]) == labels
+    assert (tmp_path / "long" / labels[1].replace(" ", "_")).is_dir()  # streamed, resumable
+    model, _ = networks[1].load()
+    the_map = AlbertMap(model)
+    direct = run_trajectory(the_map, the_map.embed(long), 12, probes=[TokenSpread()], progress=False)
+    streamed = runs["long"][labels[1]].token_spread.values
+    np.testing.assert_allclose(streamed, direct.token_spread.values, rtol=1e-6)
+    assert runs["short"][labels[0]].units.shape == (1, 6, 2, 2)
+    assert not np.allclose(runs["long"][labels[0]].token_spread, runs["long"][labels[1]].token_spread)
+    ds = rt.by_network(runs["long"])
+    assert list(ds.network.values) == labels and ds.token_spread.dims == ("network", "sample", "step")
+
