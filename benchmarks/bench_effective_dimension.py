@@ -29,7 +29,7 @@ def measure(n_steps: int) -> dict:
 
     from chaoslib.dynamics.effective_dimension import effective_dimension_trajectory
     from chaoslib.model.albert_map import AlbertMap
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
 
     torch.set_num_threads(1)  # the machine is shared: one thread avoids spin-waiting on busy cores
     model, _ = load_albert(

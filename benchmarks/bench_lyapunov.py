@@ -24,7 +24,7 @@ import torch
 from chaoslib.dynamics.lyapunov import local_exponents
 from chaoslib.dynamics.spectrum import lyapunov_spectrum
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 
 def best_of(fn, repeats: int) -> float:

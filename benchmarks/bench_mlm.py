@@ -24,7 +24,7 @@ import torch
 
 from chaoslib.data.masking import NGramMasking
 from chaoslib.data.tokenization import Encoded
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.tasks.mlm_sweep import MLMDepthSweep
 
 

@@ -1,6 +1,6 @@
 """The handwriting readout's window grid: prefix-sum solve vs refitting every window with lstsq.
 
-The grid (SPEC 2.7) is window start 0..100 x length 1..100 = 10,100 ridge regressions. The
+The grid is window start 0..100 x length 1..100 = 10,100 ridge regressions. The
 prefix-sum solver builds per-step Gram statistics once and solves every window from them; the
 naive way builds each window's design matrix (samples * length rows) and calls
 ``numpy.linalg.lstsq``. The naive time is measured on a seeded random sample of windows and

@@ -27,7 +27,7 @@ from chaoslib.sweep import run_sweep
 def albert_trial(settings: dict) -> dict:
     """One CPU trial: a random ALBERT of hidden 128 iterated ``steps`` times on (4, 32) inputs."""
     from chaoslib.model.albert_map import AlbertMap
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
 
     model, info = load_albert(
         "albert-base-v2",

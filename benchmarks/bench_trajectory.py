@@ -25,7 +25,7 @@ def measure(way: str, model_name: str, tokens: int, steps: int, device: str, bat
     from chaoslib.dynamics.probes import TokenSpread, Units
     from chaoslib.dynamics.runner import run_trajectory
     from chaoslib.model.albert_map import AlbertMap
-    from chaoslib.model.loading import load_albert
+    from chaoslib.model.network import load_albert
     from chaoslib.settings import disable_tf32
 
     disable_tf32()

@@ -1,6 +1,6 @@
 """The effective-dimension chapter at the paper's size, end to end, on one GPU.
 
-Paper setting (SPEC 2.4): M=1000 sentence pairs, N=32 tokens, steps 0..499, albert-large-v2;
+Paper setting: M=1000 sentence pairs, N=32 tokens, steps 0..499, albert-large-v2;
 random networks with the `tf` init (seeds 0 and 1), plus the pretrained network if its weights
 are in the local Hugging Face cache (never replaced by random weights: it is reported as
 unavailable instead). Float32, TF32 off. One run of seed 0 is repeated in batches of M/4 to
@@ -22,7 +22,7 @@ from chaoslib.data.tokenization import load_tokenizer
 from chaoslib.dynamics.effective_dimension import effective_dimension_trajectory
 from chaoslib.errors import PretrainedWeightsUnavailable
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.provenance import device_name
 from chaoslib.settings import disable_tf32, resolve_device
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from chaoslib.data.tokenization import load_tokenizer
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
 from chaoslib.tasks.glue import load_glue
 from chaoslib.tasks.glue_features import encode_split

@@ -6,7 +6,7 @@
    tau=50 (both copies in one batch of 2,000 states; fits easily in 80 GB).
 Each is printed with a plain trajectory of the same batch (100 steps, scaled to the same
 length) for the ratio. Weights are RANDOM (tf init, seed 0): pretrained weights are not
-available offline; the timing does not depend on the weights. float32 with TF32 off (SPEC 1).
+available offline; the timing does not depend on the weights. float32 with TF32 off (chaoslib.settings.disable_tf32).
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/gpu_lyapunov.py`` (about a minute on an
 H100); ``--smoke`` runs tiny sizes on the CPU to check the script.
@@ -23,7 +23,7 @@ from chaoslib.dynamics.lyapunov import local_exponents
 from chaoslib.dynamics.spectrum import lyapunov_spectrum
 from chaoslib.errors import DataNotFound
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
 
 

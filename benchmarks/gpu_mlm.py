@@ -23,7 +23,7 @@ from transformers import AlbertModel
 from chaoslib.data.masking import NGramMasking
 from chaoslib.data.tokenization import Encoded
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.settings import disable_tf32, resolve_device
 from chaoslib.tasks.mlm_heads import depth_states
 from chaoslib.tasks.mlm_sweep import MLMDepthSweep

@@ -14,7 +14,7 @@ import torch
 from chaoslib.dynamics.probes import TokenSpread, Units
 from chaoslib.dynamics.runner import run_trajectory
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 from chaoslib.settings import disable_tf32
 
 

@@ -12,7 +12,7 @@ import torch
 from chaoslib.dynamics.probes import TokenSpread
 from chaoslib.dynamics.runner import run_trajectory
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 
 def timed_run(F, x0, steps: int) -> float:

@@ -11,7 +11,7 @@ import torch
 
 from chaoslib.data.tokenization import encode, load_tokenizer
 from chaoslib.model.albert_map import AlbertMap
-from chaoslib.model.loading import load_albert
+from chaoslib.model.network import load_albert
 
 TINY = dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=3)
 
