@@ -150,10 +150,12 @@ def report_target(
     holds: bool | None,
     note: str = "",
     chapter: str = "",
+    **fields,
 ) -> Path:
     """Record what this build measured for a reproduction target (R1, R2, ...: the paper's claims, see the results page).
 
-    ``holds=None`` means the target cannot be checked in this edition (say why in ``note``).
+    ``holds=None`` means the target is not testable in this edition (its ``reason`` says why). ``fields``: the
+    record's other fields (``unit``, ``interval``, ``controls``, ``reason``), JSON values written alongside.
     """
     path = Path(results_dir) / "targets" / f"{target_id}.json"
     write_json(
@@ -165,6 +167,7 @@ def report_target(
             "holds": holds,
             "note": note,
             "chapter": chapter,
+            **fields,
         },
     )
     return path

@@ -260,6 +260,24 @@ def permutation_test(values, labels, statistic: Callable[[np.ndarray, np.ndarray
     return PermutationTest(observed, p_value, n_arrangements, smallest_p, alternative, len(labels))
 
 
+def difference_of_means(values: np.ndarray, arrangements: np.ndarray) -> np.ndarray:
+    """Permutation statistic: mean of the networks labelled 1 minus mean of those labelled 0, per arrangement.
+    values: (n_networks,); arrangements: (n_arrangements, n_networks) of 0/1."""
+    ones = arrangements == 1
+    mean_one = (ones * values).sum(1) / np.maximum(ones.sum(1), 1)
+    mean_zero = (~ones * values).sum(1) / np.maximum((~ones).sum(1), 1)
+    return mean_one - mean_zero
+
+
+def reference_vs_others(reference: float, others, alternative: str = "greater") -> PermutationTest:
+    """Exact permutation test over networks of one reference network's value against K others' (one value per
+    network, e.g. its median over inputs; statistic: the reference minus the others' mean). With one reference
+    against K others the smallest attainable p is 1 / (K + 1)."""
+    values = np.concatenate([[float(reference)], np.asarray(others, dtype=float).ravel()])
+    labels = np.array([1] + [0] * (values.size - 1))
+    return permutation_test(values, labels, difference_of_means, alternative)
+
+
 def correlation_with_level(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Pearson correlation of ``values`` (n,) with each row of ``levels`` (n_arrangements, n): a trend statistic."""
     v = (values - values.mean()) / (values.std() or 1.0)
@@ -293,4 +311,45 @@ def two_level_bootstrap(values, statistic: Statistic = np.median, confidence: fl
     draws = np.array([statistic(arr[np.ix_(n, i)].ravel()) for n, i in zip(networks, inputs)])
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(draws, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+CONTRASTS = ("ratio", "difference")
+
+
+def two_level_contrast(reference, others, statistic: Statistic = np.median, contrast: str = "ratio",
+                       confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of ``statistic(reference)`` against ``statistic`` of the comparison networks' pooled
+    values (their ratio or difference), resampling comparison networks *and* inputs, paired by input.
+
+    Each resample draws inputs with replacement (the same inputs for the reference and for every network: all
+    saw the same inputs) and comparison networks with replacement, so the spread between the comparison
+    networks enters the interval, which a bootstrap over pooled inputs leaves out.
+
+    Args:
+        reference: (n_inputs,) the reference network's values; others: (n_networks >= 2, n_inputs) on the same
+            inputs; contrast: ``"ratio"`` (inf where the others' statistic is 0 and the reference's is not; NaN
+            where both are 0) or ``"difference"``.
+    """
+    _check(confidence, n_resamples, "percentile")
+    if contrast not in CONTRASTS:
+        raise ChaoslibError(f"contrast={contrast!r}; use one of {list(CONTRASTS)}.")
+    ref, oth = np.asarray(reference, dtype=float), np.asarray(others, dtype=float)
+    if oth.ndim != 2 or oth.shape[0] < 2 or ref.shape != (oth.shape[1],) or ref.size < 2:
+        raise ChaoslibError(f"reference {ref.shape} and others {oth.shape}: expected (n_inputs,) and "
+                            "(n_networks >= 2, n_inputs) on the same n_inputs >= 2.")
+    rng = np.random.default_rng(seed)
+    networks = rng.integers(0, oth.shape[0], size=(n_resamples, oth.shape[0]))
+    inputs = rng.integers(0, oth.shape[1], size=(n_resamples, oth.shape[1]))
+    a = np.array([statistic(ref[i]) for i in inputs])
+    b = np.array([statistic(oth[np.ix_(n, i)].ravel()) for n, i in zip(networks, inputs, strict=True)])
+    if contrast == "difference":
+        draws = a - b
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            draws = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, np.inf, np.nan))
+    tail = 100 * (1 - confidence) / 2
+    # the nearest draws outward (no interpolation, which an infinite ratio would turn into NaN)
+    low = np.nanpercentile(draws, tail, method="lower")
+    high = np.nanpercentile(draws, 100 - tail, method="higher")
     return float(low), float(high)

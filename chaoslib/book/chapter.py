@@ -232,9 +232,12 @@ class Chapter:
         for name, value in values.items():
             self.glue(name, value)
 
-    def target(self, target_id: str, claim: str, measured: str, holds: bool | None, note: str = "") -> None:
-        """Report a reproduction target for the results page; ``holds=None``: not checkable here."""
-        provenance.report_target(self.results_dir, target_id, claim, measured, holds, note, chapter=self.name)
+    def target(self, target_id: str, claim: str, measured: str, holds: bool | None, note: str = "",
+               **fields) -> None:
+        """Report a reproduction target for the results page; ``holds=None``: not testable here (``reason``
+        in ``fields`` says why); ``fields``: ``unit``, ``interval``, ``controls``, ``reason``."""
+        provenance.report_target(self.results_dir, target_id, claim, measured, holds, note, chapter=self.name,
+                                 **fields)
 
     def verdict(self, record: dict, glue: str | None = None) -> None:
         """Report a target's record (:func:`chaoslib.book.reports.verdicts.target_record`) for the results page

@@ -264,6 +264,41 @@ def reference_and_comparisons(
     return [reference] + [Network(model_name, "random", init=comparison_init, seed=int(s)) for s in comparison_seeds]
 
 
+CONTROL_ROLES = ("untrained", "gain-matched", "shuffled", "reference embeddings, random layer",
+                 "random embeddings, reference layer")
+"""The control networks of :func:`control_networks`, in order; what each removes from the reference:
+transformers' initialisation (step 0 of pretraining: what training did at all), random weights at albert-large's
+per-matrix gain (weight scale), the reference's own entries shuffled within each tensor (structure, scale kept),
+and the two hybrids with the first comparison network (embedding geometry vs the shared layer's dynamics)."""
+
+
+def control_networks(reference: Network, comparison: Network, seed: int = 0,
+                     roles: tuple[str, ...] = CONTROL_ROLES) -> list[tuple[str, Network]]:
+    """The control networks of ``reference``, defined relative to it so that any reference works:
+    ``[(role, Network), ...]`` for the ``roles`` asked (of :data:`CONTROL_ROLES`, in that order).
+
+    Args:
+        reference: the network under test (pretrained or not); comparison: the random network the hybrids
+            take their other half from (a chapter's first comparison network); seed: the seed of the untrained,
+            gain-matched and shuffled controls.
+    """
+    unknown = [r for r in roles if r not in CONTROL_ROLES]
+    if unknown:
+        raise ChaoslibError(f"roles={unknown}; use some of {list(CONTROL_ROLES)}.")
+    if reference.config != comparison.config or reference.name != comparison.name:
+        raise ChaoslibError("control_networks: the comparison network must have the reference's architecture "
+                            f"(name {comparison.name!r} vs {reference.name!r}).")
+    random = dict(name=reference.name, weights="random", config=reference.config, family=reference.family)
+    made = {
+        "untrained": Network(**random, init="hf", seed=int(seed)),
+        "gain-matched": Network(**random, init="tf-gain", seed=int(seed)),
+        "shuffled": replace(reference, derived=("shuffled", int(seed)), source=None),
+        "reference embeddings, random layer": replace(reference, derived=("hybrid", comparison), source=None),
+        "random embeddings, reference layer": replace(comparison, derived=("hybrid", reference), source=None),
+    }
+    return [(role, made[role]) for role in CONTROL_ROLES if role in roles]
+
+
 def _derived_record(derived: tuple) -> list:
     if not derived:
         return []

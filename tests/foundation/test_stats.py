@@ -186,3 +186,21 @@ def test_the_two_level_bootstrap_carries_the_spread_between_networks():
     assert (high - low) / 2 == pytest.approx(expected_half_width, rel=0.2)
     assert (pooled_high - pooled_low) < 0.5 * (high - low)
     assert low < values.mean() < high
+
+
+def test_the_two_level_contrast_is_paired_by_input_and_carries_the_networks_spread():
+    from chaoslib.stats import two_level_contrast
+
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=30)  # each input's own level, shared by every network (pairing)
+    reference = 10 + inputs
+    # comparison networks differ by a network offset: their spread must widen the interval
+    close = np.stack([5 + inputs + o for o in (0.0, 0.1, -0.1, 0.05)])
+    spread = np.stack([5 + inputs + o for o in (0.0, 3.0, -3.0, 1.5)])
+    low_c, high_c = two_level_contrast(reference, close, np.mean, "difference")
+    low_s, high_s = two_level_contrast(reference, spread, np.mean, "difference")
+    assert low_c < 5 < high_c and high_c - low_c < 0.2  # paired: the inputs' own levels cancel
+    assert high_s - low_s > 5 * (high_c - low_c)
+    # a ratio whose comparison statistic is 0 is infinite, never a finite number
+    low, high = two_level_contrast(np.full(5, 4.0), np.zeros((3, 5)), np.median, "ratio")
+    assert low == high == np.inf

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.model.network import load_albert
-from chaoslib.model.network import Network, reference_and_comparisons
+from chaoslib.model import controls
+from chaoslib.model.network import CONTROL_ROLES, Network, control_networks, load_albert, reference_and_comparisons
 
 TINY = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "num_hidden_layers": 2}
 
@@ -91,3 +91,33 @@ def test_from_key_gives_back_the_network():
                     Network("albert-wikitext2", "pretrained", derived=("hybrid", random)),
                     Network("albert-base-v2", config=TINY, derived=("shuffled", 2))):
         assert Network.from_key(network.key()) == network
+
+
+def test_control_networks_are_defined_relative_to_the_reference_and_load_as_described():
+    reference = Network("albert-base-v2", "random", init="mlm", seed=3, config=TINY)
+    comparison = Network("albert-base-v2", "random", init="tf", seed=1, config=TINY)
+    made = dict(control_networks(reference, comparison, seed=5))
+    assert list(made) == list(CONTROL_ROLES)
+    assert (made["untrained"].init, made["gain-matched"].init) == ("hf", "tf-gain")
+    assert made["untrained"].config == TINY and made["gain-matched"].seed == 5
+    ref_model, _ = reference.load()
+    cmp_model, _ = comparison.load()
+    # each description loads to the control built by hand from the two networks, bit for bit
+    expected = {
+        "shuffled": controls.shuffled(ref_model, 5),
+        "reference embeddings, random layer": controls.hybrid(ref_model, cmp_model),
+        "random embeddings, reference layer": controls.hybrid(cmp_model, ref_model),
+    }
+    for role, model in expected.items():
+        loaded, described = made[role].load()
+        assert described.source is not None
+        for (name, a), (_, b) in zip(loaded.named_parameters(), model.named_parameters(), strict=True):
+            assert torch.equal(a, b), (role, name)
+    # and a hybrid is neither parent
+    hybrid, _ = made["reference embeddings, random layer"].load()
+    ref_layer = dict(ref_model.named_parameters())
+    assert not all(torch.equal(p, ref_layer[n]) for n, p in hybrid.named_parameters())
+    with pytest.raises(ChaoslibError, match="roles"):
+        control_networks(reference, comparison, roles=("identity",))
+    with pytest.raises(ChaoslibError, match="architecture"):
+        control_networks(reference, Network("albert-base-v2", "random", config={**TINY, "hidden_size": 64}))
