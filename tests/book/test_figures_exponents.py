@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-from scipy.stats import mannwhitneyu
 
 import chaoslib.book.figures.exponents as fx
 import chaoslib.book.reports.exponents as report
@@ -22,7 +21,8 @@ TAU, T = 10, 40
 
 
 def _series() -> xr.Dataset:
-    """Like ``compare_networks`` with ``Exponents``: 1 reference and 3 random networks, 6 inputs, 4 windows."""
+    """Like ``compare_networks`` with ``Exponents``: 1 reference and 3 random networks, 6 inputs, 4
+    windows."""
     rng = np.random.default_rng(0)
     exponent = rng.normal(0.0, 0.05, (4, 6, 4))
     exponent[0] += 0.05  # the reference expands for longer
@@ -104,7 +104,9 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
     for label in ("ref", "rand"):
         window = torch.from_numpy(np.sort(rng.normal(size=(2, 3, 4)), axis=-1)[..., ::-1].copy())
         spectra[label] = LyapunovSpectrum(window.mean(1), window, torch.arange(1, 4) * 5, 4, 15, 0, 5, 1)
-    ds = xr.concat([s.to_dataset() for s in spectra.values()], dim="network").assign_coords(network=list(spectra))
+    ds = xr.concat([s.to_dataset() for s in spectra.values()], dim="network").assign_coords(
+        network=list(spectra)
+    )
     fig = fx.spectrum(ds)
     left, right = fig.axes
     for label in ("ref", "rand"):
@@ -124,25 +126,33 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
     for line, e in zip(fig.axes[0].lines, sens.eps.values, strict=False):
         lam = sens.exponent.sel(eps=e).values
         np.testing.assert_allclose(line.get_ydata(), np.nanmean(np.where(np.isfinite(lam), lam, np.nan), 0))
+    assert "rounding/eps = 1.0e-04" in fig.axes[0].lines[0].get_label()
+    plt.close(fig)
+    # the chapter's own sensitivity run (reports.exponents.eps_sensitivity) records no rounding
+    fig = fx.eps_sensitivity(sens.drop_vars("resolution").assign_attrs(perturb_at=1))
+    assert fig.axes[0].lines[0].get_label() == "eps = 0.01" and "perturb x(1)" in fig.axes[0].get_title()
     plt.close(fig)
 
 
-def test_comparison_numbers_against_scipy_and_numpy():
+def test_comparison_numbers_against_numpy_and_the_network_test():
     ds = _series()
     n = report.comparison_numbers(ds, prefix="cl_")
-    ref, rand = ds.chaos_length.values[0], ds.chaos_length.values[1:].ravel()
-    assert n["cl_median_ref"] == np.median(ref) and n["cl_median_rand"] == np.median(rand)
-    assert n["cl_p_value"] == pytest.approx(mannwhitneyu(ref, rand, alternative="greater").pvalue)
+    ref, rand = ds.chaos_length.values[0], ds.chaos_length.values[1:]
+    assert n["cl_median_ref"] == np.median(ref) and n["cl_median_rand"] == np.median(rand.ravel())
+    test = report.network_test(np.median(ref), np.median(rand, axis=1))
+    assert n["cl_perm_p"] == test.p_value and n["cl_perm_smallest_p"] == test.smallest_p == pytest.approx(
+        1 / 4
+    )
+    assert "cl_p_value" not in n  # no test that pools inputs as if they were networks
     assert n["cl_ref_lambda0"] == pytest.approx(ds.exponent.values[0, :, 0].mean())
     assert n["cl_ref_lambda0_low"] < n["cl_ref_lambda0"] < n["cl_ref_lambda0_high"]
     seed_mean = ds.exponent.values[1:].mean(1).mean(0)
     first = np.flatnonzero(seed_mean <= 0)
     assert n["cl_rand_sign_change"] == (ds.window_end.values[first[0]] if first.size else -1)
-    r2 = report.target_r2(n, "test model", True, prefix="cl_")
-    assert r2["holds"] == bool(n["cl_p_value"] < 0.01 and n["cl_median_ratio"] >= 2)
-    assert report.target_r2(n, "m", False, prefix="cl_")["holds"] is None  # a random reference: no verdict
+    r2 = report.target_r2(n, "test model", prefix="cl_")
+    assert r2["holds"] is (False if not n["cl_effect"] else None)  # 1 against 3: never below 0.01
     if n["cl_median_rand"] > 0:
-        assert n["cl_ratio_text"].startswith(f"{np.median(ref) / np.median(rand):.3g} (95% bootstrap interval")
+        assert n["cl_ratio_text"].startswith(f"{np.median(ref) / np.median(rand):.3g} [")
 
 
 def test_a_zero_random_median_gives_no_infinite_ratio_in_the_prose():
@@ -150,7 +160,9 @@ def test_a_zero_random_median_gives_no_infinite_ratio_in_the_prose():
     ds["chaos_length"] = ds.chaos_length.where(ds.network == ds.network[0], 0.0)  # random: no transient
     n = report.comparison_numbers(ds, prefix="cl_")
     assert n["cl_median_rand"] == 0 and np.isinf(n["cl_median_ratio"])
-    assert n["cl_ratio_text"].startswith("not a number") and "inf" not in report.target_r2(n, "m", True, "cl_")["measured"]
+    record = report.target_r2(n, "m", prefix="cl_")
+    assert n["cl_ratio_text"].startswith("not defined") and "inf" not in record["measured"]
+    assert record["holds"] is False
 
 
 def test_target_r1_verdicts():
@@ -168,21 +180,83 @@ def test_target_r1_verdicts():
         rand_lambda0=0.05,
         rand_sign_change_text="w",
         ref_sign_change_text="w",
+        protocol="perturb x(1)",
     )
-    good = {f"exp_{k}": v for k, v in {**base, "ref_lambda0": 0.1, "ref_lambda0_low": 0.02,
-                                       "ref_sign_change": 30}.items()}
+    good = {
+        f"exp_{k}": v
+        for k, v in {**base, "ref_lambda0": 0.1, "ref_lambda0_low": 0.02, "ref_sign_change": 30}.items()
+    }
     assert report.target_r1(good, "m")["holds"] is True
     # a positive point estimate whose interval reaches 0 does not establish transient chaos
     unsure = report.target_r1({**good, "exp_ref_lambda0_low": -0.01}, "m")
     assert unsure["holds"] is False and "includes 0" in unsure["note"]
-    assert verdict(report.target_r1({**good, "exp_ref_sign_change": -1}, "m")) == "does not hold"
-    assert report.target_r1({**good, "exp_ref_lambda0": -0.01, "exp_ref_lambda0_low": -0.03}, "m")["holds"] is False
+    # established, but no window turns non-positive within the horizon: censored
+    censored = report.target_r1({**good, "exp_ref_sign_change": -1}, "m")
+    assert verdict(censored) == "not testable here" and "censored" in censored["reason"]
+    assert (
+        report.target_r1({**good, "exp_ref_lambda0": -0.01, "exp_ref_lambda0_low": -0.03}, "m")["holds"]
+        is False
+    )
     ds = _series()
     n = report.comparison_numbers(ds)
     ref_mean = ds.exponent.values[0].copy()
     ref_mean[~np.isfinite(ref_mean)] = np.nan
     first = np.flatnonzero(np.nanmean(ref_mean, 0) <= 0)
     assert n["exp_ref_sign_change"] == (ds.window_end.values[first[0]] if first.size else -1)
+
+
+def test_protocols_draws_both_protocols_per_network():
+    rng = np.random.default_rng(2)
+    ex = rng.normal(0, 0.05, (2, 2, 3, 4))  # (perturb_at, network, sample, window)
+    ds = xr.Dataset(
+        {"exponent": (("perturb_at", "network", "sample", "window"), ex)},
+        coords={
+            "perturb_at": [0, 1],
+            "network": ["u", "r"],
+            "role": ("network", ["untrained", "comparison"]),
+            "window_end": (
+                ("perturb_at", "window"),
+                np.stack([(np.arange(4) + 1) * TAU, 1 + (np.arange(4) + 1) * TAU]),
+            ),
+        },
+        attrs={"tau": TAU, "n_steps": T},
+    )
+    fig = fx.protocols(ds)
+    for ax, net in zip(fig.axes, range(2), strict=True):
+        for at in (0, 1):
+            line = _line(ax, f"{fx.PROTOCOL_LABELS[at]}: mean, 95% band")
+            np.testing.assert_allclose(line.get_ydata(), ex[at, net].mean(0))
+            np.testing.assert_array_equal(line.get_xdata(), ds.window_end.values[at])
+    plt.close(fig)
+
+
+def test_controls_figure_shows_each_row_with_its_numbers():
+    table = xr.Dataset(
+        {
+            "lambda0": ("row", [0.05, -0.008, 0.01]),
+            "lambda0_low": ("row", [0.04, -0.009, 0.0]),
+            "lambda0_high": ("row", [0.06, -0.007, 0.02]),
+            "median": ("row", [30.0, 0.0, 10.0]),
+            "median_low": ("row", [20.0, 0.0, 0.0]),
+            "median_high": ("row", [40.0, 0.0, 20.0]),
+            "differs_lambda0": ("row", [False, True, False]),
+            "differs_median": ("row", [False, True, False]),
+        },
+        coords={
+            "row": ["reference", "untrained", "2 random networks"],
+            "role": ("row", ["reference", "control", "comparison"]),
+        },
+        attrs={"n_samples": 8, "T": T},
+    )
+    fig = fx.controls(table)
+    left, right = fig.axes
+    assert [t.get_text() for t in left.get_yticklabels()] == ["reference", "untrained", "2 random networks"]
+    texts = [t.get_text() for t in left.texts]
+    assert "-0.008 [-0.009, -0.007]  differs" in texts and "0.05 [0.04, 0.06]" in texts
+    assert "0 [0, 0]  differs" in [t.get_text() for t in right.texts]
+    markers = [line for line in left.lines if line.get_marker() == "o"]
+    np.testing.assert_allclose([m.get_xdata()[0] for m in markers], [0.05, -0.008, 0.01])
+    plt.close(fig)
 
 
 def test_roles_are_required():

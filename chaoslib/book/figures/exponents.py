@@ -1,4 +1,5 @@
-"""Figures of the exponents chapter (local Lyapunov exponents, chaos length, spectrum, eps sensitivity).
+"""Figures of the exponents chapter (the two protocols, local Lyapunov exponents, chaos length, control
+networks, spectrum, eps sensitivity).
 
 Each draws a labelled dataset of :mod:`chaoslib.book.reports.exponents` (which says what the datasets hold and
 computes the chapter's numbers and verdicts).
@@ -11,10 +12,16 @@ import numpy as np
 import xarray as xr
 
 from chaoslib.book.figures.bands import shade
-from chaoslib.book.reports.exponents import finite, split_roles
+from chaoslib.book.reports.exponents import COMPARISON, CONTROL, REFERENCE, finite, split_roles
 from chaoslib.stats import bootstrap_band, bootstrap_interval
 
-REF_COLOR, RAND_COLOR = "C0", "C1"
+REF_COLOR, RAND_COLOR, CONTROL_COLOR = "C0", "C1", "C2"
+PROTOCOL_COLORS = {0: "#c0392b", 1: "#1f5fa8"}  # red: the authors' protocol; blue: this edition's
+PROTOCOL_LABELS = {0: "perturb x(0) (authors)", 1: "perturb x(1) (this edition)"}
+
+
+def _protocol(ds: xr.Dataset) -> str:
+    return PROTOCOL_LABELS.get(int(ds.attrs.get("perturb_at", 0)), f"perturb x({ds.attrs.get('perturb_at')})")
 
 
 # figures ------------------------------------------------------------------------------------------
@@ -45,7 +52,9 @@ def local_exponents(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     ax.axhline(0, color="0.3", lw=0.8)
     ax.set_xlabel(f"step t (end of each window of tau = {ds.attrs['tau']})")
     ax.set_ylabel(r"local exponent $\lambda_k$ per step")
-    ax.set_title(f"Local Lyapunov exponents, eps = {ds.attrs['eps']:g}, {ds.sizes['sample']} inputs")
+    ax.set_title(
+        f"Local Lyapunov exponents, eps = {ds.attrs['eps']:g}, {ds.sizes['sample']} inputs, {_protocol(ds)}"
+    )
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
@@ -83,7 +92,7 @@ def chaos_lengths(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     ax.set_xticks(range(len(columns)))
     ax.set_xticklabels([name for name, _ in columns], rotation=35, ha="right", fontsize=7)
     ax.set_ylabel("chaos length (steps)")
-    ax.set_title("Chaos length per input; bar: median with 95% bootstrap interval")
+    ax.set_title(f"Chaos length per input ({_protocol(ds)}); bar: median with 95% bootstrap interval")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -116,27 +125,123 @@ def spectrum(ds: xr.Dataset) -> plt.Figure:
 
 def eps_sensitivity(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     """Mean local exponent per window for each perturbation size eps, 95% bootstrap band over inputs
-    (``ds`` from ``chaoslib.dynamics.lyapunov.eps_sensitivity``)."""
+    (``ds`` from :func:`chaoslib.book.reports.exponents.eps_sensitivity`; the legend gives the rounding of the
+    state relative to eps where ``ds`` records it, as ``chaoslib.dynamics.lyapunov.eps_sensitivity`` does)."""
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, e in enumerate(ds.eps.values):
         lam = ds.exponent.sel(eps=e).values
         low, high = bootstrap_band(lam, np.mean, seed=seed)
-        rounding = float(ds.resolution.sel(eps=e).max())
-        ax.plot(
-            ds.window_end,
-            np.nanmean(finite(lam), 0),
-            "o-",
-            ms=3,
-            color=f"C{i}",
-            label=f"eps = {e:g} (rounding/eps = {rounding:.1e})",
-        )
+        label = f"eps = {e:g}"
+        if "resolution" in ds:
+            label += f" (rounding/eps = {float(ds.resolution.sel(eps=e).max()):.1e})"
+        ax.plot(ds.window_end, np.nanmean(finite(lam), 0), "o-", ms=3, color=f"C{i}", label=label)
         shade(ax, ds.window_end, low, high, f"C{i}", 0.2)
     ax.axhline(0, color="0.3", lw=0.8)
     ax.set_xlabel("step t (end of window)")
     ax.set_ylabel(r"mean $\lambda_k$")
-    ax.set_title(
-        f"Sensitivity to eps, {ds.sizes['sample']} inputs ({ds.attrs.get('dtype', '')}); band: 95% bootstrap"
-    )
+    ax.set_title(f"Sensitivity to eps, {ds.sizes['sample']} inputs, {_protocol(ds)}; band: 95% bootstrap")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def protocols(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
+    """The artefact: local exponents of the untrained network (left) and of a random comparison network
+    (right) under both protocols (``ds`` from :func:`chaoslib.book.reports.exponents.protocols`): each input
+    (thin), the mean over inputs (thick) with its 95% bootstrap band, against the step at the end of each
+    window."""
+    fig, axes = plt.subplots(1, ds.sizes["network"], figsize=(10, 4), sharey=True, squeeze=False)
+    for ax, label, role in zip(axes[0], ds.network.values, ds.role.values, strict=True):
+        for at in ds.perturb_at.values:
+            lam = finite(ds.exponent.sel(perturb_at=at, network=label).values)  # (sample, window)
+            steps = ds.window_end.sel(perturb_at=at).values
+            color = PROTOCOL_COLORS.get(int(at), "C7")
+            for row in lam:
+                ax.plot(steps, row, color=color, lw=0.5, alpha=0.4)
+            low, high = bootstrap_band(lam, np.mean, seed=seed)
+            shade(ax, steps, low, high, color, 0.2)
+            ax.plot(
+                steps,
+                np.nanmean(lam, 0),
+                "o-",
+                ms=3,
+                color=color,
+                lw=2,
+                label=f"{PROTOCOL_LABELS.get(int(at), at)}: mean, 95% band",
+            )
+        ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_title(
+            f"{'untrained (transformers init)' if role == 'untrained' else 'random comparison'}:\n{label}",
+            fontsize=9,
+        )
+        ax.set_xlabel(f"step t (end of each window of tau = {ds.attrs['tau']})")
+    axes[0, 0].set_ylabel(r"local exponent $\lambda_k$ per step")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(
+        f"Where the perturbation starts, {ds.sizes['sample']} inputs (thin: each input)", fontsize=10
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _interval_label(value: float, low: float, high: float, digits: str) -> str:
+    if np.isnan(low):
+        return f"{value:{digits}}"
+    return f"{value:{digits}} [{low:{digits}}, {high:{digits}}]"
+
+
+def controls(table: xr.Dataset) -> plt.Figure:
+    """The reference, its control networks and the comparison networks (``table`` from
+    :func:`chaoslib.book.reports.exponents.control_table`): mean lambda_0 (left) and median chaos length
+    (right), each with its 95% interval, the numbers written beside; a filled marker where the paired 95%
+    interval of the difference from the reference excludes 0, an open one where it does not."""
+    names = [str(n) for n in table.row.values]
+    roles = [str(r) for r in table.role.values]
+    colors = {REFERENCE: REF_COLOR, CONTROL: CONTROL_COLOR, COMPARISON: RAND_COLOR}
+    y = np.arange(len(names))[::-1]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(names) + 1.8), sharey=True)
+    panels = (
+        ("lambda0", r"mean $\lambda_0$ per step", ".3g"),
+        ("median", "median chaos length (steps)", ".0f"),
+    )
+    for ax, (q, xlabel, digits) in zip(axes, panels, strict=True):
+        for yi, name, role in zip(y, names, roles, strict=True):
+            r = {k: float(table[k].sel(row=name)) for k in (q, f"{q}_low", f"{q}_high")}
+            differs = bool(table[f"differs_{q}"].sel(row=name))
+            color = colors.get(role, "C7")
+            if not np.isnan(r[f"{q}_low"]):
+                ax.plot([r[f"{q}_low"], r[f"{q}_high"]], [yi, yi], color=color, lw=2)
+            ax.plot(
+                r[q],
+                yi,
+                "o",
+                ms=7,
+                color=color,
+                mfc=color if differs or role == REFERENCE else "white",
+                label=None,
+            )
+            text = _interval_label(r[q], r[f"{q}_low"], r[f"{q}_high"], digits) + (
+                "  differs" if differs else ""
+            )
+            ax.annotate(text, (1.02, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7)
+        ax.annotate(
+            "value [95% CI]", (1.02, 1.0), xycoords="axes fraction", va="bottom", fontsize=7, style="italic"
+        )
+        reference = float(table[q].sel(row=names[roles.index(REFERENCE)])) if REFERENCE in roles else None
+        if reference is not None:
+            ax.axvline(reference, color=REF_COLOR, lw=0.8, ls="--")
+        if q == "lambda0":
+            ax.axvline(0, color="0.3", lw=0.8)
+        else:
+            ax.axvline(table.attrs["T"], color="0.5", lw=1, ls=":")
+        ax.set_xlabel(xlabel)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels(names, fontsize=8)
+    fig.suptitle(
+        f"Reference, control networks and random networks on the same {table.attrs['n_samples']} inputs\n"
+        'bars: 95% intervals; filled ("differs"): the paired 95% interval of the difference from the '
+        f"reference excludes 0; dotted: horizon T = {table.attrs['T']}",
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
     return fig
