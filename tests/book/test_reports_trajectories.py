@@ -60,19 +60,50 @@ def test_long_run_numbers_by_hand(ds):
     )
     assert numbers["long_ref_censored"] == 3 and numbers["long_rand_censored"] == 0
     assert numbers["long_rand_median"] == 2.5 and numbers["long_ratio"] == pytest.approx(4.0)
-    assert numbers["long_direction"] == "longer than"  # every resample: 10 / (2 or 3)
+    assert (numbers["long_seed_min"], numbers["long_seed_max"]) == (2, 3)
+    # networks then inputs: every resample's ratio is 10 / (2, 2.5 or 3) > 1
+    assert numbers["long_ratio_low"] >= 10 / 3 and numbers["long_direction"] == "longer than"
+    # three networks, the reference's median the largest: two-sided p = 2/3, also the smallest attainable
+    assert numbers["long_p"] == pytest.approx(2 / 3) and numbers["long_smallest_p"] == pytest.approx(2 / 3)
+    assert numbers["long_n_networks"] == 3
     assert numbers["long_steps_per_s"] == 123.0
+
+
+@pytest.mark.parametrize(
+    ("t_sync", "censored", "horizon", "holds", "reason"),
+    [
+        (46, False, 2500, False, ""),  # measured inside the horizon, below 10^4: does not hold
+        (12_000, False, 100_000, True, ""),  # measured at 10^4 or more: holds
+        (2500, True, 2500, None, "censored at T=2500 < 10000 steps"),  # censored short of the claim
+        (100_000, True, 100_000, True, ""),  # censored beyond 10^4: the transient lasts at least that long
+        (10_000, True, 10_000, True, ""),  # censored exactly at the claim
+    ],
+)
+def test_r3_rule_each_case(t_sync, censored, horizon, holds, reason):
+    got_holds, got_reason = rt.r3_rule(t_sync, censored, horizon)
+    assert got_holds is holds and got_reason.startswith(reason)
 
 
 def test_target_r3_decides_only_what_the_horizon_allows(ds):
     numbers = rt.long_run_numbers(ds, threshold=1e-2)
-    censored_short = rt.target_r3(numbers, "offline", True)
-    assert censored_short["holds"] is None and "too short" in censored_short["note"]
-    assert rt.target_r3(numbers, "offline", True, claimed=10)["holds"] is True
-    assert rt.target_r3(numbers, "offline", False)["holds"] is None
+    censored_short = rt.target_r3(numbers, "offline", "albert-wikitext2")
+    assert censored_short["holds"] is None and censored_short["reason"].startswith("censored at T=10 < 10000")
+    assert verdict(censored_short) == "not testable here"
+    assert censored_short["unit"] == "inputs of one network" and "one input" in censored_short["note"]
+    assert "albert-large-v2" in censored_short["note"] and censored_short["interval"].startswith(
+        "t_sync >= 10"
+    )
+    assert rt.target_r3(numbers, "offline", "albert-wikitext2", claimed=10)["holds"] is True
     synchronised = {**numbers, "long_authors_ref_censored": False, "long_authors_ref": 4}
-    assert rt.target_r3(synchronised, "offline", True)["holds"] is False
-    assert verdict(censored_short) == "cannot be checked here"
+    short = rt.target_r3(synchronised, "offline", "albert-wikitext2")
+    assert (
+        short["holds"] is False
+        and verdict(short) == "does not hold"
+        and short["interval"].startswith("t_sync = 4")
+    )
+    long = rt.target_r3({**synchronised, "long_authors_ref": 20_000}, "paper", "albert-large-v2")
+    assert long["holds"] is True and verdict(long) == "holds" and "albert-large-v2 itself" in long["note"]
+    assert "reference_is_pretrained" not in rt.target_r3.__code__.co_varnames
 
 
 def test_short_run_numbers(ds):
@@ -107,8 +138,11 @@ def test_network_trajectories_runs_each_network_once_for_every_run(tmp_path, tok
 
     probes = [Units(tokens=[0, 1], units=[0, 2]), TokenSpread()]
     runs = network_trajectories(
-        networks, {"short": Run(short, 5), "long": Run(long, 12, tmp_path / "long")}, probes,
-        load=load, save_every=4,
+        networks,
+        {"short": Run(short, 5), "long": Run(long, 12, tmp_path / "long")},
+        probes,
+        load=load,
+        save_every=4,
     )
     assert loaded == networks  # one load per network, in order
     labels = [n.label() for n in networks]
@@ -123,4 +157,3 @@ def test_network_trajectories_runs_each_network_once_for_every_run(tmp_path, tok
     assert not np.allclose(runs["long"][labels[0]].token_spread, runs["long"][labels[1]].token_spread)
     ds = rt.by_network(runs["long"])
     assert list(ds.network.values) == labels and ds.token_spread.dims == ("network", "sample", "step")
-

@@ -1,4 +1,5 @@
-"""Figures of the synchronisation chapter (sigma(t), sync offsets, chaos length, reduced map).
+"""Figures of the synchronisation chapter (sigma(t), sync offsets, the control networks, the full and
+transverse exponents and their transients, reduced map).
 
 Each draws a labelled dataset of :mod:`chaoslib.book.reports.synchronisation` (which says what the datasets
 hold and computes the chapter's numbers and verdicts).
@@ -10,10 +11,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from chaoslib.book.figures.exponents import RAND_COLOR, REF_COLOR
-from chaoslib.book.reports.exponents import split_roles
+from chaoslib.book.figures.bands import shade
+from chaoslib.book.figures.exponents import CONTROL_COLOR, RAND_COLOR, REF_COLOR
+from chaoslib.book.reports.exponents import controls_of, split_roles
 
-__all__ = ["token_spread", "offsets", "offset_vs_chaos_length", "reduced_map"]
+__all__ = [
+    "token_spread",
+    "offsets",
+    "controls",
+    "transverse_vs_full",
+    "offset_vs_chaos_length",
+    "reduced_map",
+]
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -90,36 +99,127 @@ def offsets(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+def controls(ds: xr.Dataset, control_ds: xr.Dataset | None) -> plt.Figure:
+    """t_sync of each input (points, log axis) through the reference (its first inputs, those of the controls)
+    and each control network, with each network's median as a bar; open markers: censored at T."""
+    ref, _ = split_roles(ds)
+    names = controls_of(control_ds) if control_ds is not None else []
+    k = control_ds.sizes["sample"] if control_ds is not None else ds.sizes["sample"]
+    columns = [(ref, ds.isel(sample=slice(0, k)), REF_COLOR)] + [
+        (n, control_ds, CONTROL_COLOR) for n in names
+    ]
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.5 * len(columns) + 2), 4.2))
+    for x, (name, source, color) in enumerate(columns):
+        t = source.t_sync.sel(network=name).values
+        censored = source.sync_censored.sel(network=name).values
+        jitter = x + np.linspace(-0.18, 0.18, t.size)
+        ax.scatter(jitter[~censored], t[~censored], s=18, color=color, alpha=0.8)
+        ax.scatter(jitter[censored], t[censored], s=18, facecolor="white", edgecolor=color)
+        ax.hlines(np.median(t), x - 0.3, x + 0.3, color="k", lw=1.5)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(columns)))
+    ax.set_xticklabels([name.replace(", ", ",\n") for name, _, _ in columns], fontsize=7)
+    ax.set_ylabel(r"sync offset $t_{\mathrm{sync}}$ (open: censored at T)")
+    ax.set_title(f"reference and control networks on the same {k} inputs (bars: medians)", fontsize=9)
+    return fig
+
+
+def _median_where_most(values: np.ndarray) -> np.ndarray:
+    """Median over inputs (axis 0) of the finite values, NaN where fewer than half of the inputs are finite (a
+    median of the few inputs not yet synchronised would not describe the inputs)."""
+    finite = np.where(np.isfinite(values), values, np.nan)
+    most = np.isfinite(finite).sum(0) > finite.shape[0] / 2
+    out = np.full(finite.shape[1], np.nan)
+    out[most] = np.nanmedian(finite[:, most], axis=0)
+    return out
+
+
+def transverse_vs_full(ds: xr.Dataset) -> plt.Figure:
+    """The full local exponent and the transverse exponent (growth rate of sigma) of each window against the
+    window's first step: medians over inputs (lines; transverse only where most inputs have not synchronised),
+    the 10-90% range over inputs of the full exponent as a band. Left: the reference; right: the random
+    networks, their inputs pooled."""
+    ref, others = split_roles(ds)
+    start = ds.window_end.values - int(ds.attrs["tau"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True, squeeze=False)
+    for ax, names, color, title in (
+        (axes[0, 0], [ref], REF_COLOR, ref),
+        (axes[0, 1], others, RAND_COLOR, f"{len(others)} random networks (inputs pooled)"),
+    ):
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("first step of the window")
+        if not names:
+            continue
+        full = ds.exponent.sel(network=names).values.reshape(-1, start.size)
+        perp = ds.transverse_exponent.sel(network=names).values.reshape(-1, start.size)
+        finite = np.where(np.isfinite(full), full, np.nan)
+        shade(
+            ax,
+            start,
+            np.nanquantile(finite, 0.1, axis=0),
+            np.nanquantile(finite, 0.9, axis=0),
+            color,
+            0.2,
+            "full: 10-90% over inputs",
+        )
+        ax.plot(start, _median_where_most(full), color=color, lw=2, label=r"full $\lambda_k$: median")
+        ax.plot(
+            start,
+            _median_where_most(perp),
+            color="k",
+            lw=1.5,
+            ls="--",
+            label=r"transverse $\lambda_{\perp,k}$: median",
+        )
+        ax.legend(fontsize=7)
+    axes[0, 0].set_ylabel("growth rate per step")
+    return fig
+
+
 def offset_vs_chaos_length(ds: xr.Dataset) -> plt.Figure:
-    """t_sync against the chaos length l of the same input, one point per input and network; the
-    diagonal t_sync = l with a +-tau band. Censored values sit at T."""
+    """The transverse transient l_perp (filled) and, for the reference, the sync offset t_sync (open) against
+    the chaos length l of the same input, one point per input and network; the diagonal with a +-tau band.
+    Censored values sit at T."""
     ref, others = split_roles(ds)
     tau, horizon = ds.attrs["tau"], ds.attrs["n_steps"]
     fig, ax = plt.subplots(figsize=(5.6, 5))
     if others:
         ax.scatter(
             ds.chaos_length.sel(network=others).values.ravel(),
-            ds.t_sync.sel(network=others).values.ravel(),
+            ds.transverse_length.sel(network=others).values.ravel(),
             s=16,
             alpha=0.5,
             color=RAND_COLOR,
-            label="random networks",
+            label=r"random networks: $l_\perp$",
         )
+    ax.scatter(
+        ds.chaos_length.sel(network=ref).values,
+        ds.transverse_length.sel(network=ref).values,
+        s=26,
+        alpha=0.85,
+        color=REF_COLOR,
+        label=rf"{ref}: $l_\perp$",
+    )
     ax.scatter(
         ds.chaos_length.sel(network=ref).values,
         ds.t_sync.sel(network=ref).values,
         s=26,
-        alpha=0.85,
-        color=REF_COLOR,
-        label=ref,
+        facecolor="white",
+        edgecolor=REF_COLOR,
+        label=rf"{ref}: $t_{{\mathrm{{sync}}}}$",
     )
-    line = np.array([0, horizon])
+    plotted = [ds.chaos_length.values, ds.transverse_length.values, ds.t_sync.sel(network=ref).values]
+    top = min(
+        float(horizon), max(float(np.max(v)) for v in plotted) + 2 * tau
+    )  # zoom on where the points are
+    line = np.array([0, top])
     ax.plot(line, line, color="k", lw=1)
     ax.fill_between(line, line - tau, line + tau, color="0.85", zorder=0, label=rf"$\pm\tau$ = {tau}")
-    ax.set_xlim(-5, horizon + 5)
-    ax.set_ylim(-5, horizon + 5)
-    ax.set_xlabel("chaos length l (steps)")
-    ax.set_ylabel(r"sync offset $t_{\mathrm{sync}}$")
+    ax.set_xlim(-0.02 * top, 1.02 * top)
+    ax.set_ylim(-0.02 * top, 1.02 * top)
+    ax.set_xlabel(f"chaos length l (steps; censored at T={horizon})")
+    ax.set_ylabel(r"transverse transient $l_\perp$, sync offset $t_{\mathrm{sync}}$")
     ax.legend(fontsize=7)
     return fig
 
