@@ -100,6 +100,7 @@ def frozen_sweep(
     n_boot: int = N_BOOT,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = False,
+    keep_predictions: bool = False,
 ) -> list[dict]:
     """Frozen-encoder arm: dev score of a fresh linear head per depth, all depths from one pass.
 
@@ -115,6 +116,9 @@ def frozen_sweep(
         n_tokens: max_seq_length.
         n_boot: bootstrap resamples of the dev rows for the score's interval (0: no interval).
         cache_dir: where to keep the features (None: not cached).
+        keep_predictions: each record also holds the head's dev outputs ``predictions`` (n_dev, num_labels)
+            and the dev labels ``dev_labels`` (n_dev,), for scores on parts of the dev rows (e.g. a depth
+            chosen on one half and scored on the other).
 
     Returns:
         one record per depth (:func:`score_record`, arm="frozen") with the final training loss.
@@ -188,6 +192,7 @@ def frozen_sweep(
             max_grad_norm=max_grad_norm,
             train_loss=float(final_loss[i]),
             head_seconds_all_depths=seconds,
+            **({"predictions": outputs[i], "dev_labels": dev_labels} if keep_predictions else {}),
         )
         for i, d in enumerate(depths)
     ]

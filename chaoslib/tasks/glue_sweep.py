@@ -79,6 +79,7 @@ def frozen_trial(settings: dict, cache_dir: str | os.PathLike | None = None) -> 
         n_tokens=settings["n_tokens"],
         n_boot=settings["n_boot"],
         cache_dir=cache_dir,
+        keep_predictions=bool(settings.get("predictions", False)),
     )
     return {"records": records}
 
@@ -196,8 +197,10 @@ def glue_by_depth(
     records: list[dict] = []
     infos: dict[str, Network] = {}
     if frozen_depths:
-        trials = [{**common, "network": net.key(), "arm": "frozen", "depths": frozen_depths, "epochs": frozen_epochs,
-                   "lr": frozen_lr} for net in networks]
+        # "predictions": the records keep the heads' dev outputs (a depth chosen on half the rows is scored on
+        # the other half); a store of trials from before they did is not read for them
+        trials = [{**common, "network": net.key(), "arm": "frozen", "depths": frozen_depths,
+                   "epochs": frozen_epochs, "lr": frozen_lr, "predictions": True} for net in networks]
         cache = results_dir / "features" if executor == "local" else None
         done = sweep(trials, functools.partial(frozen_trial, cache_dir=cache), desc="frozen arm (networks)")
         for rec in done:
@@ -226,17 +229,38 @@ def glue_by_depth(
     return records, list(infos.values())
 
 
+_ROW_FIELDS = ("key", "predictions", "dev_labels")
+
+
 def results_frame(records: Sequence[dict]):
-    """Records of either arm -> a pandas DataFrame sorted by arm, network and depth."""
+    """Records of either arm -> a pandas DataFrame sorted by arm, network and depth (without the dev outputs
+    a frozen record may keep)."""
     import pandas as pd
 
-    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "key"} for r in records])
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k not in _ROW_FIELDS} for r in records])
     return frame.sort_values(["arm", "network", "depth"]).reset_index(drop=True) if len(frame) else frame
 
 
 # ----------------------------------------------------------------------------- the chapter's result
 
 _FIELDS = ("score", "score_low", "score_high", "pearson", "spearman", "train_loss")
+REFERENCE, COMPARISON = "reference", "comparison"
+
+
+def _frozen_predictions(records: Sequence[dict], nets: list[str], depths: list[int]) -> dict:
+    """``prediction`` (network, depth, row, output) and ``label`` (row) from the frozen records that kept them
+    (:func:`chaoslib.tasks.glue_frozen.frozen_sweep` with ``keep_predictions``); {} when none did."""
+    kept = [r for r in records if r["arm"] == "frozen" and "predictions" in r]
+    if not kept:
+        return {}
+    first = np.asarray(kept[0]["predictions"], dtype=float)
+    first = first.reshape(len(first), -1)
+    values = np.full((len(nets), len(depths), *first.shape), np.nan)
+    for r in kept:
+        out = np.asarray(r["predictions"], dtype=float)
+        values[nets.index(r["network"]), depths.index(int(r["depth"]))] = out.reshape(len(out), -1)
+    return {"prediction": (("network", "depth", "row", "output"), values),
+            "label": ("row", np.asarray(kept[0]["dev_labels"], dtype=float))}
 
 
 def glue_dataset(records: Sequence[dict], chaos: dict[str, dict] | None = None) -> xr.Dataset:
@@ -244,13 +268,15 @@ def glue_dataset(records: Sequence[dict], chaos: dict[str, dict] | None = None) 
 
     Returns an ``xarray.Dataset`` with dims ``arm`` x ``network`` x ``depth``: ``score`` (the primary
     metric), ``score_low``/``score_high`` (its bootstrap interval over dev rows), and where the task
-    has them ``pearson``/``spearman``/``train_loss`` (NaN where an arm did not run a depth); per
-    network the coordinates ``weights`` and ``init_seed``, and ``chaos_length`` with its interval
-    (``chaos_low``/``chaos_high``) and the ``chaos_censored`` fraction. Attributes: task, metric,
-    n_train, n_dev.
+    has them ``pearson``/``spearman``/``train_loss`` (NaN where an arm did not run a depth); where the
+    frozen records kept them, the frozen heads' dev outputs ``prediction`` (network, depth, row, output) and
+    the dev ``label`` (row); per network the coordinates ``role`` (the first network, the one under test:
+    ``"reference"``; the others ``"comparison"``), ``weights`` and ``init_seed``, and ``chaos_length`` with
+    its interval (``chaos_low``/``chaos_high``) and the ``chaos_censored`` fraction. Attributes: task,
+    metric, n_train, n_dev.
     """
     frame = results_frame(records)
-    nets = list(dict.fromkeys(frame.network))  # first-seen order
+    nets = list(dict.fromkeys(r["network"] for r in records))  # records' order: the reference first
     arms = [a for a in ARMS if a in set(frame.arm)]
     depths = sorted(set(frame.depth.astype(int)))
     shape = (len(arms), len(nets), len(depths))
@@ -264,12 +290,14 @@ def glue_dataset(records: Sequence[dict], chaos: dict[str, dict] | None = None) 
                 row, name
             )
         data[name] = (("arm", "network", "depth"), values)
+    data.update(_frozen_predictions(records, nets, depths))
     first = frame.drop_duplicates("network").set_index("network")
     seeds = [float(first.init_seed[n]) if first.weights[n] == "random" else np.nan for n in nets]
     coords = {
         "arm": arms,
         "network": nets,
         "depth": depths,
+        "role": ("network", [REFERENCE] + [COMPARISON] * (len(nets) - 1)),
         "weights": ("network", [str(first.weights[n]) for n in nets]),
         "init_seed": ("network", seeds),
     }

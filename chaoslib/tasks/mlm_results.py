@@ -8,9 +8,11 @@ derived and the uncertainty resampled over blocks:
 - ``accuracy_pooled``: correct / masked over all test positions together;
 - ``perplexity``: exp of the mean cross-entropy over all masked test positions.
 
-Intervals are seeded percentile bootstraps over the test blocks (:mod:`chaoslib.stats`); the
-comparison of two encoders is paired (the same blocks and masks go through both). The chapter's summary,
-numbers and R8 verdict are in :mod:`chaoslib.book.reports.mlm`.
+Intervals are seeded percentile bootstraps over the test blocks (:mod:`chaoslib.stats`). The comparison of
+the reference encoder (the network under test) with the random encoders is paired by block (the same blocks
+and masks go through every encoder) and, with two or more random encoders, resamples the encoders too
+(:func:`chaoslib.stats.two_level_contrast`), so the spread between random encoders enters its interval. The
+chapter's summary, numbers and R8 verdict are in :mod:`chaoslib.book.reports.mlm`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 import xarray as xr
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.stats import bootstrap_interval, difference_interval
+from chaoslib.stats import bootstrap_interval, difference_interval, two_level_contrast
+
+REFERENCE, COMPARISON = "reference", "comparison"
 
 
 def block_accuracy(ds: xr.Dataset) -> xr.DataArray:
@@ -74,45 +78,57 @@ def mlm_metrics(
     )
 
 
-def pretrained_vs_random(
+def roles(ds: xr.Dataset) -> list[str]:
+    """The role of each encoder: the ``role`` coordinate where the counts have one, else by position (the
+    first encoder is the network under test, ``"reference"``; the others ``"comparison"``)."""
+    if "role" in ds.coords:
+        return [str(r) for r in ds.role.values]
+    return [REFERENCE] + [COMPARISON] * (ds.sizes["encoder"] - 1)
+
+
+def reference_vs_comparisons(
     ds: xr.Dataset, mode: str = "trained", confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
 ) -> xr.Dataset:
-    """Block-mean accuracy of the pretrained encoder minus the random encoders' (mean over their seeds).
+    """Block-mean accuracy of the reference encoder minus that of the comparison (random) encoders, per depth.
 
-    ds: counts with dims (encoder, mode, depth, block) and coordinate ``weights`` along encoder.
-    Returns, over ``depth``: ``difference`` and its paired bootstrap interval over blocks
-    (``low``, ``high``), and the random seeds' spread ``random_min`` / ``random_max`` (block-mean
-    accuracy of each seed's encoder) beside ``pretrained``.
+    ds: counts with dims (encoder, mode, depth, block); the reference and comparisons as :func:`roles` reads
+    them. The interval of the difference is paired by block; with two or more comparison encoders it resamples
+    encoders, then blocks (:func:`chaoslib.stats.two_level_contrast`, ``"difference"``), so the spread between
+    random encoders is in it; with one, only blocks (:func:`chaoslib.stats.difference_interval`, paired).
+
+    Returns, over ``depth``: ``difference`` (the reference's mean over blocks minus the comparisons' mean
+    over encoders and blocks) with its interval (``low``, ``high``), ``reference`` and the comparison
+    encoders' mean, min and max (``random_mean``, ``random_min``, ``random_max``); over ``encoder``:
+    ``summary`` (each encoder's accuracy averaged over depths, one value per network for a test over
+    networks). Attrs: ``mode``, ``confidence``, ``n_random``, ``interval`` (what the interval resamples).
     """
-    weights = list(ds.weights.values)
-    if "pretrained" not in weights or "random" not in weights:
-        raise ChaoslibError("pretrained_vs_random needs a pretrained and at least one random encoder.")
+    role = roles(ds)
+    if role.count(REFERENCE) != 1 or COMPARISON not in role:
+        raise ChaoslibError("the comparison needs one reference encoder and at least one comparison encoder.")
     acc = block_accuracy(ds.sel(mode=mode))
-    pre = acc.isel(encoder=weights.index("pretrained"))
-    rnd = acc.isel(encoder=[i for i, w in enumerate(weights) if w == "random"])
-    rnd_mean = rnd.mean("encoder")
-    bounds = [
-        difference_interval(
-            pre.sel(depth=d).values,
-            rnd_mean.sel(depth=d).values,
-            np.mean,
-            confidence,
-            n_resamples,
-            seed,
-            paired=True,
-        )
-        for d in acc.depth.values
-    ]
+    ref = acc.isel(encoder=role.index(REFERENCE), drop=True)
+    rnd = acc.isel(encoder=[i for i, r in enumerate(role) if r == COMPARISON])
+    k = rnd.sizes["encoder"]
+    bounds = []
+    for d in acc.depth.values:
+        a, b = ref.sel(depth=d).values, rnd.sel(depth=d).transpose("encoder", "block").values
+        if k >= 2:
+            bounds.append(two_level_contrast(a, b, np.mean, "difference", confidence, n_resamples, seed))
+        else:
+            bounds.append(difference_interval(a, b[0], np.mean, confidence, n_resamples, seed, paired=True))
     per_seed = rnd.mean("block")
     return xr.Dataset(
         {
-            "difference": pre.mean("block") - rnd_mean.mean("block"),
+            "difference": ref.mean("block") - rnd.mean(["encoder", "block"]),
             "low": ("depth", [b[0] for b in bounds]),
             "high": ("depth", [b[1] for b in bounds]),
-            "pretrained": pre.mean("block"),
+            "reference": ref.mean("block"),
             "random_mean": per_seed.mean("encoder"),
             "random_min": per_seed.min("encoder"),
             "random_max": per_seed.max("encoder"),
+            "summary": acc.mean("block").mean("depth"),
         },
-        attrs={"mode": mode, "confidence": confidence, "n_random": int(rnd.sizes["encoder"])},
+        attrs={"mode": mode, "confidence": confidence, "n_random": int(k),
+               "interval": ("random encoders, then test blocks" if k >= 2
+                            else "test blocks (one random encoder)")},
     )

@@ -251,6 +251,44 @@ def encoder_label(info: Network) -> str:
     return info.label()
 
 
+def pretrained_positions(name: str) -> int | None:
+    """How many positions the network ``name`` was pretrained on: a network pretrained here records it in its
+    card (``training.n_tokens``, e.g. 64 for albert-wikitext2); None for the others (the hub's ALBERT was
+    pretrained on up to 512 positions, its configuration's limit)."""
+    from chaoslib.model.configs import shipped_checkpoint
+    from chaoslib.store import read_json
+
+    folder = shipped_checkpoint(name)
+    if folder is None:
+        return None
+    training = read_json(folder / "card.json").get("training", {})
+    n = training.get("n_tokens", training.get("config", {}).get("n_tokens"))
+    return None if n is None else int(n)
+
+
+def check_block_positions(networks: Sequence[Network], n_tokens: int) -> None:
+    """Refuse blocks longer than the examples a network was pretrained on: a block of ``n_tokens`` tokens
+    reads positions 0..n_tokens-1, and positions beyond pretraining's hold untrained position embeddings
+    (a random encoder is made from the pretrained network of its name, so the same limit applies)."""
+    for net in networks:
+        limit = pretrained_positions(net.name)
+        if limit is not None and n_tokens > limit:
+            raise ChaoslibError(
+                f"blocks of {n_tokens} tokens read positions {limit}..{n_tokens - 1}, which {net.name} was "
+                f"never pretrained on (its examples had {limit} tokens); use n_tokens <= {limit}."
+            )
+
+
+def positions_read(name: str, n_tokens: int) -> str:
+    """In words, which positions blocks of ``n_tokens`` tokens read, against what ``name`` was pretrained
+    on."""
+    limit = pretrained_positions(name)
+    if limit is None:
+        return f"positions 0 to {n_tokens - 1} ({name}'s pretraining length is not recorded here)"
+    within = "all within" if n_tokens <= limit else "beyond"
+    return f"positions 0 to {n_tokens - 1}, {within} the {limit}-token examples {name} was pretrained on"
+
+
 def check_encoders(networks: Sequence[Network]) -> list[Network]:
     """The encoders of a chapter, checked: at least one, each a plain pretrained or random ALBERT (a
     random one is the authors' random encoder, made from the pretrained network of its name:
@@ -355,15 +393,19 @@ def mlm_by_depth(
             corpus) live here, so a rerun only runs what is missing.
 
     Returns the counts (``correct``, ``loss_sum``, ``n_masked``, ``train_loss`` (encoder, mode,
-    depth, step; NaN for untrained modes), ``fit_seconds`` (encoder, mode)), coordinates ``weights``
-    and ``init_seed`` along ``encoder``, the sweep parameters as attrs; and the networks' Networks
-    in encoder order.
+    depth, step; NaN for untrained modes), ``fit_seconds`` (encoder, mode)), coordinates ``weights``,
+    ``init_seed`` and ``role`` (``"reference"`` for the first network, ``"comparison"`` for the others) along
+    ``encoder``, the sweep parameters as attrs; and the networks' Networks in encoder order.
+
+    Raises :class:`~chaoslib.errors.ChaoslibError` when the blocks are longer than the examples a network was
+    pretrained on (:func:`check_block_positions`).
     """
     from chaoslib.sweep import run_sweep
 
     modes = check_modes(modes)
     mine = {"pretrained": modes, "random": modes if random_modes is None else check_modes(random_modes)}
     nets = check_encoders(networks)
+    check_block_positions(nets, int(corpus_params.get("n_tokens", 128)))  # build_mlm_corpus's default: 128
     all_modes = tuple(m for m in MODES if any(m in mine[n.weights] for n in nets))
     common = {
         "data_dir": None if data_dir is None else str(data_dir),
@@ -416,6 +458,8 @@ def mlm_by_depth(
             "step": np.arange(n_steps) + 1,
             "weights": ("encoder", [i.weights for i in infos]),
             "init_seed": ("encoder", [-1 if i.seed is None else int(i.seed) for i in infos]),
+            # the first network is the one under test (Chapter.networks: the reference, then its comparisons)
+            "role": ("encoder", ["reference"] + ["comparison"] * (len(infos) - 1)),
         },
         attrs={
             "readout_seed": int(readout_seed),

@@ -39,6 +39,7 @@ def _result(trained: bool = True, chaos_pre: float = 12.0) -> xr.Dataset:
             "arm": ["frozen", "trained"],
             "network": NETS,
             "depth": DEPTHS,
+            "role": ("network", ["reference", "comparison", "comparison", "comparison"]),
             "weights": ("network", ["pretrained", "random", "random", "random"]),
             "init_seed": ("network", [np.nan, 0, 1, 2]),
         },
@@ -72,8 +73,8 @@ def test_score_by_depth_draws_scores_band_seeds_and_chaos_length():
     spread = next(c for c in ax.collections if c.get_label() == "range over 3 random seeds")
     ys = spread.get_paths()[0].vertices[:, 1]
     assert ys.max() == pytest.approx(float(frozen.sel(network=NETS[1:]).max()))
-    # chaos lengths: the pretrained one as a vertical line at its median; the random seeds' median
-    pre = _line(ax, "chaos length pretrained: 12")
+    # chaos lengths: the reference's as a vertical line at its median; the random seeds' median
+    pre = _line(ax, "chaos length reference: 12")
     assert pre.get_xdata()[0] == 12.0
     # the random seeds' median length (40) lies beyond the depths drawn: written, not drawn
     texts = [t.get_text() for t in ax.texts]
@@ -84,8 +85,8 @@ def test_score_by_depth_draws_scores_band_seeds_and_chaos_length():
 def test_chaos_length_beyond_the_depths_is_written_not_drawn():
     fig = fg.score_by_depth(_result(chaos_pre=200.0), "frozen")
     ax = fig.axes[0]
-    assert any("chaos length pretrained: ≥ 200 > depth 20 (horizon 200)" in t.get_text() for t in ax.texts)
-    assert not any(line.get_label().startswith("chaos length pretrained") for line in ax.lines)
+    assert any("chaos length reference: ≥ 200 > depth 20 (horizon 200)" in t.get_text() for t in ax.texts)
+    assert not any(line.get_label().startswith("chaos length reference") for line in ax.lines)
     plt.close(fig)
 
 

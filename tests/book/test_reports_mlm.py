@@ -11,12 +11,13 @@ from chaoslib.book.reports.mlm import (
     chapter_numbers,
     comparisons,
     mlm_summary,
-    r8_verdict,
+    r8_numbers,
+    r8_sentence,
     target_r8,
 )
 from chaoslib.model.network import Network
 from chaoslib.store import load_dataset, save_dataset
-from chaoslib.tasks.mlm_results import pretrained_vs_random
+from chaoslib.tasks.mlm_results import reference_vs_comparisons
 
 MODES = ["trained", "reinit", "untrained"]
 
@@ -57,17 +58,40 @@ def baseline(counts):
     )
 
 
-def test_chapter_numbers_quote_the_summary(counts, baseline):
+def _numbers(counts, baseline):
     summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
     cmp = comparisons(counts, trained_depth=2, n_resamples=200)
     timed = counts.assign(fit_seconds=(("encoder", "mode"), np.full((4, 3), 2.0)))
-    numbers = chapter_numbers(summary, cmp, timed)
+    return summary, cmp, chapter_numbers(summary, cmp, timed)
+
+
+def test_chapter_numbers_quote_the_summary(counts, baseline):
+    summary, cmp, numbers = _numbers(counts, baseline)
     a = summary.sel(mode="trained", depth=2).isel(encoder=0)
     want = f"{float(a.accuracy):.3f} [{float(a.accuracy_low):.3f}, {float(a.accuracy_high):.3f}]"
     assert numbers["mlm_pre_trained_at_trained"] == want
     assert numbers["mlm_pre_reinit_untied_best"] == "not run" and numbers["mlm_rnd_reinit_best"] == "not run"
     assert numbers["mlm_fit_seconds"] == "24" and numbers["mlm_trained_depth"] == "2"
-    assert numbers["mlm_r8_holds"] == "holds" and "3 of 3 depths" in numbers["mlm_r8_measured"]
+    assert numbers["mlm_r8_n_above"] == 3 and numbers["mlm_r8_n_depths"] == 3
+    assert numbers["mlm_r8_mode"] == "trained"
+
+
+def test_r8_numbers_by_hand(counts, baseline):
+    _, cmp, numbers = _numbers(counts, baseline)
+    trained = cmp.sel(mode="trained")
+    acc = (counts.correct / counts.n_masked).sel(mode="trained")  # (encoder, depth, block)
+    per_encoder = acc.mean("block").mean("depth").values
+    assert per_encoder[0] > per_encoder[1:].max()  # the reference is the highest of 4: p = 1/4, its smallest
+    assert numbers["mlm_r8_p"] == pytest.approx(0.25) and numbers["mlm_r8_smallest_p"] == pytest.approx(0.25)
+    assert numbers["mlm_r8_n_networks"] == 4 and numbers["mlm_r8_at"] == 2
+    diff = acc.isel(encoder=0) - acc.isel(encoder=[1, 2, 3]).mean("encoder")
+    diff = float(diff.sel(depth=2).mean("block"))
+    assert numbers["mlm_r8_diff_at"] == pytest.approx(diff)
+    assert numbers["mlm_r8_low_at"] == pytest.approx(float(trained.low.sel(depth=2)))
+    assert numbers["mlm_r8_interval_over"] == "random encoders, then test blocks"
+    # without the trained depth among the depths, the headline is at the reference's peak
+    alone = r8_numbers(trained.assign_attrs(mode="trained", n_random=3, interval="x", confidence=0.95), 7)
+    assert alone["mlm_r8_at"] == alone["mlm_r8_peak_depth"]
 
 
 def test_accuracy_table_is_the_summary_accuracy_by_depth(counts, baseline):
@@ -78,37 +102,29 @@ def test_accuracy_table_is_the_summary_accuracy_by_depth(counts, baseline):
     assert table.loc[("net random mlm #0", "untrained"), 4] == round(float(a), 3)
 
 
-def test_target_r8_record(counts, baseline):
-    summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
-    cmp = comparisons(counts, trained_depth=2, n_resamples=200)
-    timed = counts.assign(fit_seconds=(("encoder", "mode"), np.full((4, 3), 2.0)))
-    numbers = chapter_numbers(summary, cmp, timed)
+def test_target_r8_verdicts_read_only_the_numbers(counts, baseline):
+    _, _, numbers = _numbers(counts, baseline)
     nets = [Network("net", "pretrained"), Network("net", "random", init="mlm", seed=0)]
     record = target_r8(numbers, nets)
-    assert record["target_id"] == "R8" and record["holds"] is True
-    assert record["measured"] == f"{numbers['mlm_r8_measured']} (net pretrained, net random mlm #0)"
+    # the effect holds at every depth, but one reference against 3 random encoders cannot reach p < 0.01
+    assert record["target_id"] == "R8" and record["holds"] is None and record["unit"] == "networks"
+    assert "one pretrained network" in record["reason"] and r8_sentence(record, numbers) == record["reason"]
+    assert record["measured"].endswith("(net pretrained, net random mlm #0)")
     assert record["claim"] == "MLM accuracy vs depth: shape, pretrained above random"
-    assert target_r8({**numbers, "mlm_r8_holds": "does not hold"}, nets)["holds"] is False
+    assert record["interval"].startswith("difference at depth 2")
+    many = dict(mlm_r8_n_networks=120, mlm_r8_smallest_p=1 / 120)
+    assert target_r8({**numbers, **many, "mlm_r8_p": 1 / 120}, nets)["holds"] is True
+    assert target_r8({**numbers, **many, "mlm_r8_p": 0.5}, nets)["holds"] is False
+    fewer = {**numbers, **many, "mlm_r8_p": 1 / 120, "mlm_r8_share": 2 / 3, "mlm_r8_n_above": 2}
+    assert target_r8(fewer, nets)["holds"] is False  # 2 of 3 depths < 90%
+    assert "2 of 3 depths" in r8_sentence(target_r8(fewer, nets), fewer)
 
 
-def test_r8_verdict_rule():
-    rng = np.random.default_rng(1)
-    n = np.full(40, 10)
-    pre = rng.binomial(10, 0.5, (3, 40)).astype(float)  # depths 1, 2, 3
-    rnd = rng.binomial(10, 0.2, (2, 3, 40)).astype(float)  # two seeds
-    correct = np.stack([pre, *rnd])[:, None]  # (encoder, mode, depth, block)
-    ds = xr.Dataset(
-        {"correct": (("encoder", "mode", "depth", "block"), correct), "n_masked": (("block",), n)},
-        coords={
-            "encoder": ["p", "r0", "r1"],
-            "mode": ["trained"],
-            "depth": [1, 2, 3],
-            "block": np.arange(40),
-            "weights": ("encoder", ["pretrained", "random", "random"]),
-        },
-    )
-    cmp = pretrained_vs_random(ds, n_resamples=300, seed=2)
-    text, holds = r8_verdict(cmp, cmp.pretrained)
-    assert holds and "3 of 3 depths" in text
-    flipped = ds.assign_coords(weights=("encoder", ["random", "pretrained", "random"]))
-    assert not r8_verdict(pretrained_vs_random(flipped, n_resamples=300), cmp.pretrained)[1]
+def test_the_rule_fails_when_the_reference_is_a_random_encoder(counts, baseline):
+    """The same counts with a low-accuracy encoder as the reference: the interval is not above 0."""
+    swapped = counts.assign_coords(role=("encoder", ["comparison", "reference", "comparison", "comparison"]))
+    _, _, numbers = _numbers(swapped, baseline)
+    assert numbers["mlm_r8_n_above"] == 0
+    assert target_r8(numbers, [Network("net", "random", init="mlm", seed=0)])["holds"] is False
+    cmp = reference_vs_comparisons(swapped, n_resamples=100)
+    assert float(cmp.difference.max()) < 0

@@ -14,7 +14,7 @@ from chaoslib.tasks.glue import load_glue
 from chaoslib.tasks.glue_chaos import chaos_time_scale
 from chaoslib.tasks.glue_features import check_depths, depth_features, encode_split, parse_depths, trimmed
 from chaoslib.tasks.glue_frozen import frozen_sweep
-from chaoslib.tasks.glue_metrics import glue_metrics
+from chaoslib.tasks.glue_metrics import glue_metrics, primary_score
 from chaoslib.tasks.glue_trained import finetune_trial
 from chaoslib.tasks.heads import batch_order, trunc_normal_head
 
@@ -84,8 +84,13 @@ def test_frozen_sweep_records_and_cache(tokenizer, stsb, tmp_path, monkeypatch):
         raise AssertionError("features should come from the cache")
 
     monkeypatch.setattr("chaoslib.tasks.glue_features.depth_features", no_recompute)
-    again = gf.frozen_sweep(fmap, info, tokenizer, *stsb, **kw)
+    again = gf.frozen_sweep(fmap, info, tokenizer, *stsb, **kw, keep_predictions=True)
     assert [a["score"] for a in again] == [b["score"] for b in records]
+    assert "predictions" not in records[0]  # kept only when asked
+    for a in again:  # each depth's dev outputs give its score on the dev labels
+        assert a["predictions"].shape == (len(stsb[1]), 1)
+        np.testing.assert_array_equal(a["dev_labels"], stsb[1].require_labels())
+        assert primary_score("stsb", a["predictions"], a["dev_labels"]) == pytest.approx(a["score"])
 
 
 def test_depth_lists():
@@ -210,6 +215,16 @@ def test_glue_by_depth_through_the_sweep_layer_and_rerun(tmp_path, monkeypatch):
 
     ds = gs.glue_dataset(records)
     assert ds.score.dims == ("arm", "network", "depth") and list(ds.arm.values) == ["frozen", "trained"]
+    assert list(ds.network.values) == nets and list(ds.role.values) == ["reference", "comparison"]
+    # the frozen heads' dev outputs, kept through the store: each depth's score is theirs on the dev labels
+    assert ds.prediction.dims == ("network", "depth", "row", "output") and ds.label.size == 12
+    redone = gs.glue_dataset(again)
+    np.testing.assert_array_equal(redone.prediction.values, ds.prediction.values)
+    for n in nets:
+        for d in range(1, 5):
+            outputs = ds.prediction.sel(network=n, depth=d).values
+            want = float(ds.score.sel(arm="frozen", network=n, depth=d))
+            assert primary_score("stsb", outputs, ds.label.values) == pytest.approx(want, abs=1e-6)
     assert list(ds.depth.values) == [1, 2, 3, 4] and list(ds.init_seed.values) == [3, 4]
     for r in records:
         assert float(ds.score.sel(arm=r["arm"], network=r["network"], depth=r["depth"])) == r["score"]

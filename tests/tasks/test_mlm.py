@@ -290,7 +290,7 @@ def test_mlm_by_depth_runs_every_point_through_the_sweep_layer(masking, tmp_path
     from chaoslib.data.tokenization import load_tokenizer
     from chaoslib.tasks.mlm_sweep import load_encoder, majority_baseline, mlm_by_depth
 
-    params = dict(n_paragraphs=6, test_fraction=0.5, split="valid", test_split="test")
+    params = dict(n_paragraphs=6, test_fraction=0.5, split="valid", test_split="test", n_tokens=64)
     sweep = MLMDepthSweep(depths=(1, 2), epochs=1, batch_size=4, warmup_steps=1)
     networks = reference_and_comparisons("albert-wikitext2", comparison_init="mlm", comparison_seeds=[4])
     run = lambda: mlm_by_depth(  # noqa: E731
@@ -312,6 +312,7 @@ def test_mlm_by_depth_runs_every_point_through_the_sweep_layer(masking, tmp_path
         -1,
         4,
     ]
+    assert list(result.role.values) == ["reference", "comparison"]
     assert infos[1].source.startswith("encoder (embeddings and layer) random mlm #4")
     assert bool(result.correct.sel(mode="trained", encoder=result.encoder[1]).isnull().all())  # not run
     assert bool(result.train_loss.sel(mode="untrained").isnull().all())
@@ -337,6 +338,27 @@ def test_mlm_by_depth_runs_every_point_through_the_sweep_layer(masking, tmp_path
     assert base.attrs["token"] == token
     want = [int(((masks.labels[b] == token) & masks.chosen[b]).sum()) for b in range(len(corpus.test))]
     assert base.correct.values.tolist() == want
+
+
+def test_blocks_stay_within_the_positions_the_network_was_pretrained_on(tmp_path):
+    """albert-wikitext2 was pretrained on 64-token examples (its card): blocks of 128 would read positions
+    64..127, whose embeddings pretraining never trained, so the sweep refuses them before running anything."""
+    import json
+
+    from chaoslib.model.configs import shipped_checkpoint
+    from chaoslib.tasks.mlm_sweep import mlm_by_depth, positions_read, pretrained_positions
+
+    card = json.loads((shipped_checkpoint("albert-wikitext2") / "card.json").read_text())
+    assert pretrained_positions("albert-wikitext2") == card["training"]["config"]["n_tokens"] == 64
+    assert pretrained_positions("albert-large-v2") is None  # the hub's: not recorded here
+    assert positions_read("albert-wikitext2", 64).startswith("positions 0 to 63, all within the 64-token")
+    networks = reference_and_comparisons("albert-wikitext2", comparison_init="mlm", comparison_seeds=[4])
+    sweep = MLMDepthSweep(depths=(1,), epochs=1)
+    with pytest.raises(ChaoslibError, match="positions 64..127"):
+        mlm_by_depth(networks, dict(n_paragraphs=6, n_tokens=128), sweep, modes=("untrained",),
+                     store_dir=tmp_path, progress=False)
+    with pytest.raises(ChaoslibError, match="never"):  # build_mlm_corpus's default length is 128 too
+        mlm_by_depth(networks, dict(n_paragraphs=6), sweep, modes=("untrained",), progress=False)
 
 
 def _settings(network):

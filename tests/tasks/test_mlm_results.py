@@ -1,5 +1,6 @@
 """MLM accuracies from per-block counts: the authors' per-block mean vs the pooled accuracy, by hand;
-intervals and the pretrained-vs-random comparison against scipy's bootstrap directly."""
+intervals against scipy's bootstrap directly; the reference-vs-random comparison resamples random encoders and
+blocks (chaoslib.stats.two_level_contrast), or blocks alone with one random encoder."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import xarray as xr
 from scipy import stats
 
 from chaoslib.errors import ChaoslibError
-from chaoslib.tasks.mlm_results import mlm_metrics, pretrained_vs_random
+from chaoslib.stats import two_level_contrast
+from chaoslib.tasks.mlm_results import mlm_metrics, reference_vs_comparisons, roles
 
 
 def hand_counts() -> xr.Dataset:
@@ -58,7 +60,7 @@ def test_blocks_without_masks_are_left_out_and_interval_is_scipys():
         mlm_metrics(ds.isel(block=[0]))
 
 
-def test_pretrained_vs_random_is_paired_over_blocks():
+def _two_seeds(weights=("pretrained", "random", "random")) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(1)
     n = np.full(40, 10)
     pre = rng.binomial(10, 0.5, (3, 40)).astype(float)  # depths 1, 2, 3
@@ -71,12 +73,29 @@ def test_pretrained_vs_random_is_paired_over_blocks():
             "mode": ["trained"],
             "depth": [1, 2, 3],
             "block": np.arange(40),
-            "weights": ("encoder", ["pretrained", "random", "random"]),
+            "weights": ("encoder", list(weights)),
         },
     )
-    cmp = pretrained_vs_random(ds, n_resamples=300, seed=2)
-    a, b = pre[1] / 10, rnd[:, 1].mean(0) / 10
+    return ds, pre, rnd
+
+
+def test_the_interval_includes_the_spread_between_random_encoders():
+    ds, pre, rnd = _two_seeds()
+    cmp = reference_vs_comparisons(ds, n_resamples=300, seed=2)
+    a, b = pre[1] / 10, rnd[:, 1] / 10  # (blocks,), (encoders, blocks)
     assert float(cmp.difference.sel(depth=2)) == pytest.approx(a.mean() - b.mean())
+    want = two_level_contrast(a, b, np.mean, "difference", 0.95, 300, 2)
+    assert (float(cmp.low.sel(depth=2)), float(cmp.high.sel(depth=2))) == pytest.approx(want)
+    assert float(cmp.random_min.sel(depth=2)) == pytest.approx(min(rnd[0, 1].mean(), rnd[1, 1].mean()) / 10)
+    assert cmp.attrs["interval"] == "random encoders, then test blocks" and cmp.attrs["n_random"] == 2
+    # one value per encoder for the test over networks: its accuracy averaged over depths
+    np.testing.assert_allclose(cmp.summary.values, [pre.mean() / 10, rnd[0].mean() / 10, rnd[1].mean() / 10])
+
+
+def test_one_random_encoder_is_paired_over_blocks():
+    ds, pre, rnd = _two_seeds()
+    cmp = reference_vs_comparisons(ds.isel(encoder=[0, 1]), n_resamples=300, seed=2)
+    a, b = pre[1] / 10, rnd[0, 1] / 10
     want = stats.bootstrap(
         (a, b),
         lambda x, y, axis=-1: x.mean(axis) - y.mean(axis),
@@ -87,4 +106,16 @@ def test_pretrained_vs_random_is_paired_over_blocks():
         vectorized=True,
     ).confidence_interval
     assert float(cmp.low.sel(depth=2)) == pytest.approx(want.low)
-    assert float(cmp.random_min.sel(depth=2)) == pytest.approx(min(rnd[0, 1].mean(), rnd[1, 1].mean()) / 10)
+    assert cmp.attrs["interval"] == "test blocks (one random encoder)"
+
+
+def test_the_reference_is_read_by_its_role_not_its_weights():
+    ds, pre, rnd = _two_seeds(weights=("random", "random", "random"))  # a random network under test
+    assert roles(ds) == ["reference", "comparison", "comparison"]
+    cmp = reference_vs_comparisons(ds, n_resamples=100)
+    assert float(cmp.reference.sel(depth=1)) == pytest.approx(pre[0].mean() / 10)
+    moved = ds.assign_coords(role=("encoder", ["comparison", "reference", "comparison"]))
+    assert float(reference_vs_comparisons(moved, n_resamples=100).reference.sel(depth=1)) == pytest.approx(
+        rnd[0, 0].mean() / 10)
+    with pytest.raises(ChaoslibError, match="reference"):
+        reference_vs_comparisons(ds.assign_coords(role=("encoder", ["comparison"] * 3)))

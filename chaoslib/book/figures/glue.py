@@ -1,10 +1,10 @@
 """Figures of the GLUE-by-depth chapter (its numbers and R7: :mod:`chaoslib.book.reports.glue`).
 
 The dataset comes from ``chaoslib.tasks.glue_sweep.glue_dataset``: ``score`` with its bootstrap
-interval ``score_low``/``score_high`` over (arm, network, depth), a ``weights`` coordinate per
-network ("pretrained" or "random"), and the networks' ``chaos_length`` with its interval.
-The pretrained network is drawn with its bootstrap band over dev rows; the random networks one
-thin line per seed, their mean over seeds thick and their range over seeds as a band.
+interval ``score_low``/``score_high`` over (arm, network, depth), a ``role`` coordinate per
+network ("reference": the network under test, "comparison": the random networks), and the networks'
+``chaos_length`` with its interval. The reference is drawn with its bootstrap band over dev rows; the
+random networks one thin line per seed, their mean over seeds thick and their range over seeds as a band.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _chaos_marks(ax, ds: xr.Dataset, nets: list[str], color: str, name: str) -> 
 
 
 def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
-    """Score against depth in one arm: the pretrained network with its 95% bootstrap band over dev
+    """Score against depth in one arm: the reference network with its 95% bootstrap band over dev
     rows; each random seed thin, their mean thick, their range over seeds as a band; each kind's
     chaos length (dashed, with its interval shaded)."""
     if arm not in ds.arm.values:
@@ -60,11 +60,11 @@ def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
     many = len(depths) > 12
     style = dict(lw=1.6) if many else dict(lw=1.6, marker="o", ms=4)
     fig, ax = plt.subplots(figsize=(8, 4.6))
-    for net in networks_of(part, "pretrained"):
+    for net in networks_of(part, "reference"):
         s = part.sel(network=net)
         shade(ax, depths, s.score_low, s.score_high, PRE_COLOR, 0.25, "95% bootstrap interval (dev rows)")
         ax.plot(depths, s.score, color=PRE_COLOR, label=net, **style)
-    rand = networks_of(part, "random")
+    rand = networks_of(part, "comparison")
     if rand:
         scores = part.score.sel(network=rand)
         if len(rand) > 1:
@@ -80,7 +80,7 @@ def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
             label=f"random ({len(rand)} seeds): mean",
             **style,
         )
-    _chaos_marks(ax, ds, networks_of(ds, "pretrained"), PRE_COLOR, "pretrained")
+    _chaos_marks(ax, ds, networks_of(ds, "reference"), PRE_COLOR, "reference")
     _chaos_marks(ax, ds, rand, RAND_COLOR, "random (median over seeds)")
     ax.axhline(0.0, color="0.5", lw=0.6)
     ax.set_xlabel("depth d (applications of the shared layer)")
@@ -92,11 +92,12 @@ def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
 
 def arms_compared(ds: xr.Dataset) -> plt.Figure:
     """Frozen against trained encoder at the depths the trained arm ran: every network's score
-    with its 95% bootstrap interval (error bars), one panel per kind of network."""
+    with its 95% bootstrap interval (error bars), one panel per role (the reference, the comparison
+    networks)."""
     if "trained" not in ds.arm.values:
         raise ChaoslibError("the result has no trained arm; run trained_depths first.")
     depths = ds.depth.values[ds.score.sel(arm="trained").notnull().any("network").values]
-    kinds = [k for k in ("pretrained", "random") if networks_of(ds, k)]
+    kinds = [k for k in ("reference", "comparison") if networks_of(ds, k)]
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 4.2), sharey=True, squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         nets = networks_of(ds, kind)

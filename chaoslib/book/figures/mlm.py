@@ -2,10 +2,11 @@
 
 They draw the summary of :func:`chaoslib.book.reports.mlm.mlm_summary`: ``accuracy`` (the authors'
 per-block mean) with its bootstrap interval ``accuracy_low``/``accuracy_high`` over (encoder,
-mode, depth), ``perplexity``, a ``weights`` coordinate per encoder, the majority-token baseline
-``majority_accuracy`` (with its interval) and attrs ``trained_depth`` (the depth the pretrained
-network was trained at). The pretrained encoder is drawn with its band over test blocks; the random
-encoders one thin line per seed, their mean thick and their range over seeds as a band.
+mode, depth), ``perplexity``, a ``role`` coordinate per encoder ("reference": the network under test,
+"comparison": the random encoders), the majority-token baseline ``majority_accuracy`` (with its
+interval) and attrs ``trained_depth`` (the depth the pretrained network was trained at). The reference
+is drawn with its band over test blocks; the random encoders one thin line per seed, their mean thick and
+their range over seeds as a band.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import xarray as xr
 from chaoslib.book.figures.bands import shade
 from chaoslib.errors import ChaoslibError
 from chaoslib.tasks.mlm_networks import MODE_DESCRIPTIONS
+from chaoslib.tasks.mlm_results import roles
 
 PRE_COLOR, RAND_COLOR, BASE_COLOR = "C0", "C1", "0.45"
 PANEL_TITLES = {
@@ -27,9 +29,9 @@ PANEL_TITLES = {
 }
 
 
-def encoders_of(ds: xr.Dataset, weights: str) -> list[str]:
-    """The labels of the encoders with ``weights`` ("pretrained" or "random"), in the dataset's order."""
-    return [str(e) for e, w in zip(ds.encoder.values, ds.weights.values, strict=True) if w == weights]
+def encoders_of(ds: xr.Dataset, role: str) -> list[str]:
+    """The labels of the encoders with ``role`` ("reference" or "comparison"), in the dataset's order."""
+    return [str(e) for e, r in zip(ds.encoder.values, roles(ds), strict=True) if r == role]
 
 
 def _modes(ds: xr.Dataset) -> list[str]:
@@ -43,16 +45,17 @@ def _depth_mark(ax, ds: xr.Dataset) -> None:
 
 
 def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
-    """One panel per mode: masked-token accuracy against depth, pretrained vs random, baseline beside.
+    """One panel per mode: masked-token accuracy against depth, the reference vs the random encoders, the
+    baseline beside.
 
-    Line order in each panel: pretrained (if any), the random seeds' mean (if any), then each seed.
+    Line order in each panel: the reference (if any), the random seeds' mean (if any), then each seed.
     """
     modes = _modes(ds)
     if not modes:
         raise ChaoslibError("the summary holds no accuracy; run mlm_by_depth and mlm_summary first.")
     fig, axes = plt.subplots(1, len(modes), figsize=(3.6 * len(modes) + 0.6, 3.9), sharey=True, squeeze=False)
     depth = ds.depth.values
-    pre, rnd = encoders_of(ds, "pretrained"), encoders_of(ds, "random")
+    pre, rnd = encoders_of(ds, "reference"), encoders_of(ds, "comparison")
     for ax, mode in zip(axes[0], modes, strict=True):
         sel = ds.sel(mode=mode)
         for enc in pre:
@@ -87,9 +90,10 @@ def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
 
 
 def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
-    """Pretrained minus random (mean over seeds) accuracy against depth, per mode, with the paired
-    bootstrap interval over test blocks; zero marked. ``cmp``: dims (mode, depth) from
-    :func:`chaoslib.book.reports.mlm.comparisons`. Line i of the axes is mode i."""
+    """The reference's accuracy minus the random encoders' mean against depth, per mode, with its interval
+    (resampling random encoders, then test blocks, paired by block: ``cmp.attrs["interval"]``); zero marked.
+    ``cmp``: dims (mode, depth) from :func:`chaoslib.book.reports.mlm.comparisons`. Line i of the axes is mode
+    i."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     depth = cmp.depth.values
     for i, mode in enumerate(cmp.mode.values):
@@ -107,7 +111,7 @@ def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
     ax.axhline(0.0, color="k", lw=0.8)
     _depth_mark(ax, cmp)
     ax.set_xlabel("depth d (layer applications)")
-    ax.set_ylabel("accuracy: pretrained - random")
+    ax.set_ylabel("accuracy: reference - random")
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
@@ -120,13 +124,13 @@ def perplexity_by_depth(ds: xr.Dataset) -> plt.Figure:
     styles = dict(
         zip(("trained", "reinit", "reinit_untied", "untrained"), ("-", "--", "-.", ":"), strict=True)
     )
-    for enc, weights in zip(ds.encoder.values, ds.weights.values, strict=True):
+    for enc, role in zip(ds.encoder.values, roles(ds), strict=True):
         for mode in _modes(ds):
             ppl = ds.perplexity.sel(encoder=enc, mode=mode)
             if bool(ppl.isnull().all()):
                 continue
-            color = PRE_COLOR if weights == "pretrained" else RAND_COLOR
-            lw = 1.5 if weights == "pretrained" else 0.8
+            color = PRE_COLOR if role == "reference" else RAND_COLOR
+            lw = 1.5 if role == "reference" else 0.8
             ax.semilogy(ds.depth.values, ppl, color=color, ls=styles[mode], lw=lw, label=f"{enc}, {mode}")
     ax.axhline(float(ds.unigram_perplexity), color=BASE_COLOR, ls="--", lw=1, label="unigram model")
     _depth_mark(ax, ds)
