@@ -252,10 +252,24 @@ def _role(card: dict) -> str:
 
 
 def model_card(card: dict) -> str:
-    """The model card (Markdown) from ``card.json``'s content."""
+    """The model card (Markdown) from ``card.json``'s content.
+
+    The positions it states are the trained ones: pretraining on examples of ``n_tokens`` tokens trains
+    positions 0..n_tokens-1 only; any further position embeddings of the configuration keep their
+    initialisation, and the card says that nothing tests the network beyond them."""
     t, c = card["training"], card["training"]["config"]
     ev, base = card["test"]["evaluation"], card["test"]["baselines"]
     hours = t["train_seconds"] / 3600
+    positions, trained = c["max_position_embeddings"], c["n_tokens"]
+    if trained < positions:
+        span = (f"{positions} position embeddings, of which pretraining (examples of {trained} tokens) "
+                f"trained positions 0..{trained - 1} only")
+        untrained = (f"\n- Positions {trained}..{positions - 1} were never trained (every example had "
+                     f"{trained} tokens): they keep their random initialisation, and nothing here tests the "
+                     f"network on inputs longer than {trained} tokens.")
+    else:
+        span = f"{positions} positions, all trained (examples of {trained} tokens)"
+        untrained = ""
     return f"""# {card['name']}: a small ALBERT pretrained by this project on WikiText-2
 
 {_role(card)}
@@ -264,7 +278,7 @@ def model_card(card: dict) -> str:
 ALBERT layout (`transformers.AlbertForPreTraining`): factorised embedding (vocabulary {card.get('vocab_size', 30000)}
 → E = {c['embedding_size']} → D = {c['hidden_size']}), one shared Transformer layer iterated
 **{c['num_hidden_layers']} times** in pretraining, {c['num_attention_heads']} heads, FFN {c['intermediate_size']},
-`{c['hidden_act']}`, dropout 0, post-LayerNorm, {c['max_position_embeddings']} positions (so N ≤ {c['max_position_embeddings']}).
+`{c['hidden_act']}`, dropout 0, post-LayerNorm, {span}.
 {_tokenizer_line(card)}
 
 ## Data and objective
@@ -311,7 +325,7 @@ Accuracy ratio to the most-frequent-token baseline: {ev['mlm_accuracy'] / base['
 loss below the unigram entropy by {base['unigram_entropy'] - ev['mlm_loss']:.2f} nats.
 
 ## Limits
-{_limits(ev, base)}
+{_limits(ev, base)}{untrained}
 
 ## Files
 `config.json`, `{card['weights_file']}` ({card.get('weights_dtype', 'float32')}, SHA-256 `{card['sha256']}`), `card.json` (this card's numbers),

@@ -74,3 +74,22 @@ def test_ed_curves_and_stsb_plot_each_checkpoint(record):
     for line, row in zip(left.lines, record.stsb_score.values, strict=True):
         np.testing.assert_array_equal(line.get_ydata(), row)
     np.testing.assert_array_equal(right.lines[0].get_ydata(), record.stsb_score.values.max(axis=1))
+
+
+def test_dynamics_label_the_records_protocol_and_draw_the_corrected_ends(record):
+    ends = xr.Dataset(
+        {"lambda0": (("checkpoint", "sample"), [[-0.01, -0.02, -0.03, 0.0, 0.01], [0.1, 0.2, 0.3, 0.4, 0.5]]),
+         "chaos_length": (("checkpoint", "sample"), [[0, 0, 10, 10, 10], [20, 20, 30, 40, 40]])},
+        coords={"checkpoint": [0, 32]}, attrs={"protocol": "perturb x(1)"},
+    )
+    fig = figures.dynamics_along_training(record, ends)
+    a, b, _, _ = fig.axes
+    # a record without perturb_at (this one has no settings at all) perturbed x(0)
+    assert a.lines[0].get_label() == r"$\lambda_0$, authors' protocol (perturb x(0))"
+    np.testing.assert_allclose(a.lines[0].get_ydata(), np.median(record.lambda0.values, axis=1))
+    (diamonds,) = [c for c in a.containers if c.get_label() == r"$\lambda_0$, perturb x(1)"]  # errorbars
+    np.testing.assert_array_equal(diamonds.lines[0].get_xdata(), [0, 32])
+    np.testing.assert_allclose(diamonds.lines[0].get_ydata(), [-0.01, 0.3])  # medians over inputs
+    (lengths,) = [c for c in b.containers if c.get_label() == "chaos length, perturb x(1)"]
+    np.testing.assert_allclose(lengths.lines[0].get_ydata(), [10, 30])
+    np.testing.assert_allclose(b.lines[1].get_ydata(), np.median(record.t_sync.values, axis=1))  # t_sync

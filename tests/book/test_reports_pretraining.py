@@ -65,3 +65,73 @@ def test_recheck_tables_are_shown_as_the_recheck_returns_them():
     assert report.recheck_table(None, "final") is None  # recheck_final = False: nothing on the page
     with pytest.raises(ChaoslibError, match="entry='penultimate'"):
         report.recheck_table((final, control), "penultimate")
+
+
+def _ends(record: xr.Dataset, lambda0, chaos) -> xr.Dataset:
+    """The two ends measured with x(1) perturbed, as study.corrected_ends returns them."""
+    steps = [int(record.checkpoint[0]), int(record.checkpoint[-1])]
+    return xr.Dataset(
+        {"lambda0": (("checkpoint", "sample"), np.asarray(lambda0, float)),
+         "chaos_length": (("checkpoint", "sample"), np.asarray(chaos, float)),
+         "chaos_censored": (("checkpoint", "sample"), np.asarray(chaos) >= 40)},
+        coords={"checkpoint": steps},
+        attrs={"perturb_at": 1, "protocol": "perturb x(1)", "untrained_control": 1, "seed": 4},
+    )
+
+
+REBUILD = pd.DataFrame({"quantity": ["lambda0_mean", "chaos_length_median", "largest exponent difference"],
+                        "record": [0.07, 20.0, 0.0], "rebuilt": [0.0701, 20.0, 3e-4],
+                        "difference": [1e-4, 0.0, 3e-4], "tolerance": [2e-3, 10.0, 2e-3],
+                        "within": [True, True, True]})
+REBUILD.attrs["windows"] = 3
+
+
+def test_corrected_numbers_are_the_ends_beside_the_record(record):
+    lambda0 = [[-0.01, -0.02, -0.03, -0.04, 0.05], [0.1, 0.2, 0.3, 0.4, 0.5]]
+    ends = _ends(record, lambda0, [[0, 0, 0, 10, 10], [20, 20, 30, 40, 40]])
+    got = report.corrected_numbers(record, ends, REBUILD)
+    low, high = bootstrap_interval(np.array(lambda0[0]), np.median)
+    assert got["pre_lambda0_init_corrected"] == f"-0.02 [{low:.3g}, {high:.3g}]"
+    assert got["pre_lambda0_final_corrected"].startswith("0.3 [")
+    assert got["pre_chaos_init_corrected"].startswith("0 [")
+    assert got["pre_chaos_final_corrected"].startswith("30 [")
+    assert (got["pre_positive_init_corrected"], got["pre_positive_final_corrected"]) == ("1 of 5", "5 of 5")
+    first = record.lambda0.values[0]
+    assert got["pre_positive_init_record"] == f"{int((first > 0).sum())} of 5"
+    # the protocols' gap: median(record) - median(x(1)) on the same inputs; the change: final - step 0
+    assert got["pre_protocol_gap_init"].startswith(f"{np.median(first) - (-0.02):.3g} [")
+    assert got["pre_corrected_change"].startswith(f"{0.3 - (-0.02):.3g} [")
+    assert got["pre_n_inputs"] == 5 and got["pre_corrected_protocol"] == "perturb x(1)"
+    assert (got["pre_rebuild_lambda0_mean"], got["pre_record_lambda0_mean"]) == (0.0701, 0.07)
+    assert (got["pre_rebuild_largest_difference"], got["pre_rebuild_windows"]) == (3e-4, 3)
+    assert (got["pre_init_control"], got["pre_init_seed"]) == ("is", 4)
+    ends.attrs["untrained_control"] = 0
+    assert report.corrected_numbers(record, ends, REBUILD)["pre_init_control"] == "is not"
+
+
+def test_the_record_is_labelled_with_its_protocol_and_an_old_one_with_the_authors(record):
+    from dataclasses import asdict
+
+    now = record.copy()
+    now.attrs["settings"] = asdict(DiagnosticSettings(perturb_at=1))
+    assert report.numbers(now)["pre_record_protocol"] == "perturb x(1)"
+    old = record.copy()  # written before perturb_at was a setting
+    old.attrs["settings"] = {k: v for k, v in now.attrs["settings"].items() if k != "perturb_at"}
+    assert report.numbers(old)["pre_record_protocol"] == "authors' protocol (perturb x(0))"
+
+
+def test_ends_table_puts_both_protocols_at_both_ends(record):
+    ends = _ends(record, [[-0.01] * 5, [0.02] * 5], [[0] * 5, [20, 20, 20, 40, 40]])
+    table = report.ends_table(record, ends)
+    assert list(table["step"]) == [0, 0, 32, 32]
+    assert list(table["protocol"]) == ["authors' protocol (perturb x(0))", "perturb x(1)"] * 2
+    assert table["lambda_0 per step, median [95% CI]"][1] == "-0.01 [-0.01, -0.01]"
+    assert list(table["inputs with lambda_0 > 0"])[1::2] == ["0 of 5", "5 of 5"]
+    assert table["censored at the horizon"][3] == 2
+
+
+def test_censored_sync_offsets_are_counted_for_the_prose(record):
+    censored = record.sync_censored.copy(data=np.array([[True] * 5, [False] * 5, [True, False, False, False, False]]))
+    got = report.numbers(record.assign(sync_censored=censored))
+    assert (got["pre_sync_censored_first"], got["pre_sync_censored_last"]) == ("5 of 5", "1 of 5")
+    assert got["pre_horizon"] == DiagnosticSettings().n_steps  # no settings: the defaults' horizon

@@ -2,7 +2,9 @@
 
 Every function takes the diagnostics record (``chaoslib.pretraining.diagnostics``: dims ``checkpoint``,
 ``sample``, ``ed_step``, ``depth``, ...) and, for the loss curve, the run's per-step log; step 0 (the
-initialisation) sits on a symmetric-log axis, linear up to the first saved step.
+initialisation) sits on a symmetric-log axis, linear up to the first saved step. The record's exponents are
+labelled with its protocol (the authors': x(0) perturbed); the two ends measured again with x(1) perturbed
+(:func:`chaoslib.pretraining.study.corrected_ends`) are drawn beside them where given.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from chaoslib.pretraining.study import protocol_label, record_settings
+
+CORRECTED_COLOUR = "C3"
 
 
 def _step_axis(ax, record: xr.Dataset) -> None:
@@ -58,17 +64,37 @@ def _median_band(
     ax.plot(record.checkpoint, q.sel(quantile=0.5), marker + "-", color=color, label=label)
 
 
-def dynamics_along_training(record: xr.Dataset) -> plt.Figure:
+def _median_bars(ax, values: xr.DataArray, label: str, color: str) -> None:
+    """Median over inputs with the interquartile range as bars, at the steps of ``values``
+    (checkpoint, sample)."""
+    q = values.quantile([0.25, 0.5, 0.75], dim="sample")
+    mid = q.sel(quantile=0.5).values
+    ax.errorbar(values.checkpoint.values, mid, yerr=[mid - q.sel(quantile=0.25).values,
+                                                      q.sel(quantile=0.75).values - mid],
+                fmt="D", ms=6, color=color, capsize=4, label=label, zorder=3)
+
+
+def dynamics_along_training(record: xr.Dataset, corrected: xr.Dataset | None = None) -> plt.Figure:
     """Four panels against pretraining step: the first window's local exponent, the chaos length and the
     sync offset t_sync (median over inputs, band = interquartile range), the peak effective dimension and
-    the Kaplan-Yorke dimension of the top-k spectrum (mean over its inputs, bars = range)."""
+    the Kaplan-Yorke dimension of the top-k spectrum (mean over its inputs, bars = range).
+
+    The record's exponent and chaos length carry its protocol in their labels; ``corrected`` (dims
+    (checkpoint, sample): ``lambda0``, ``chaos_length``; attr ``protocol``) adds the ends measured with x(1)
+    perturbed as diamonds (median, bars = interquartile range)."""
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True)
     (a, b), (c, d) = axes
-    _median_band(a, record, record.lambda0, r"$\lambda_0$ (first window)", "C0")
+    protocol = protocol_label(record_settings(record).perturb_at)
+    _median_band(a, record, record.lambda0, rf"$\lambda_0$, {protocol}", "C0")
     a.axhline(0, color="0.4", lw=0.8)
     a.set_ylabel(r"local exponent $\lambda_0$ per step")
-    _median_band(b, record, record.chaos_length, "chaos length", "C2")
+    _median_band(b, record, record.chaos_length, f"chaos length, {protocol}", "C2")
     _median_band(b, record, record.t_sync, r"$t_{\rm sync}$", "C4", marker="s")
+    if corrected is not None:
+        label = corrected.attrs.get("protocol", "perturb x(1)")
+        _median_bars(a, corrected.lambda0, rf"$\lambda_0$, {label}", CORRECTED_COLOUR)
+        _median_bars(b, corrected.chaos_length, f"chaos length, {label}", CORRECTED_COLOUR)
+    a.legend(fontsize=8)
     b.set_ylabel("steps")
     b.legend(fontsize=8)
     c.plot(record.checkpoint, record.ed_peak, "o-", color="C1")
