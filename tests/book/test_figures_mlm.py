@@ -6,51 +6,22 @@ import matplotlib
 
 matplotlib.use("agg")
 
+import built_results as built  # noqa: E402
 import numpy as np
 import pytest
-import xarray as xr
 
 from chaoslib.book.figures import mlm as figs
 from chaoslib.book.reports.mlm import comparisons, mlm_summary
-from chaoslib.store import load_dataset, save_dataset
-
-MODES = ["trained", "reinit", "untrained"]
 
 
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    n_blocks, depths = 12, [1, 2, 4]
-    n = rng.integers(15, 22, n_blocks)
-    p = np.array([0.4, 0.1, 0.12, 0.08])[:, None, None, None]  # pretrained, three random seeds
-    correct = rng.binomial(n, np.broadcast_to(p, (4, 3, 3, n_blocks))).astype(float)
-    correct[1:, 1] = np.nan  # random encoders without the re-initialised mode: not drawn there
-    ds = xr.Dataset(
-        {
-            "correct": (("encoder", "mode", "depth", "block"), correct),
-            "loss_sum": (("encoder", "mode", "depth", "block"), correct * 0 + n * 3.0),
-            "n_masked": (("block",), n),
-        },
-        coords={
-            "encoder": ["net pretrained here", "net random mlm #0", "net random mlm #1", "net random mlm #2"],
-            "mode": MODES,
-            "depth": depths,
-            "block": np.arange(n_blocks),
-            "weights": ("encoder", ["pretrained", "random", "random", "random"]),
-        },
-    )
-    path = save_dataset(ds, tmp_path_factory.mktemp("mlm") / "counts.nc")
-    return load_dataset(path)
+    return built.mlm_counts(tmp_path_factory.mktemp("mlm"))
 
 
 @pytest.fixture(scope="module")
 def baseline(counts):
-    n = counts.n_masked.values
-    return xr.Dataset(
-        {"correct": ("block", np.minimum(n, 2.0)), "loss_sum": ("block", n * 6.0), "n_masked": ("block", n)},
-        coords={"block": counts.block.values},
-        attrs={"token": 13},
-    )
+    return built.mlm_baseline(counts)
 
 
 def test_accuracy_by_depth_draws_the_summary(counts, baseline):

@@ -5,42 +5,18 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("agg")
+import built_results as built  # noqa: E402
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import xarray as xr
+from built_results import LABELS  # noqa: E402
 
 import chaoslib.book.figures.trajectories as ft
-import chaoslib.book.reports.trajectories as rt
-from chaoslib.store import load_dataset, save_dataset
-
-LABELS = ["albert-wikitext2 pretrained", "albert-wikitext2 random tf #1", "albert-wikitext2 random tf #2"]
-
-
-def run(rng, n_samples: int, decay: float) -> xr.Dataset:
-    """A hand-made run_trajectory result: sigma(t) = exp(-decay * t) per sample, random units."""
-    steps = np.arange(11)
-    spread = np.exp(-decay * steps)[None] * (1 + np.arange(n_samples))[:, None]
-    return xr.Dataset(
-        {
-            "units": (
-                ("sample", "step", "units_token", "units_unit"),
-                rng.normal(size=(n_samples, 11, 2, 3)),
-            ),
-            "token_spread": (("sample", "step"), spread),
-        },
-        coords={"step": steps, "units_token": [0, 1], "units_unit": [0, 1, 2]},
-        attrs={"steps_per_second": 123.0},
-    )
 
 
 @pytest.fixture
 def ds(tmp_path):
-    rng = np.random.default_rng(0)
-    runs = {label: run(rng, 3, decay) for label, decay in zip(LABELS, (0.1, 2.0, 3.0), strict=True)}
-    result = rt.by_network(runs, LABELS).assign_attrs(n_tokens=16)
-    save_dataset(result, tmp_path / "long_run.nc")  # figures are drawn from the saved file
-    return load_dataset(tmp_path / "long_run.nc")
+    return built.trajectories_long_run(tmp_path)
 
 
 def test_unit_trajectories_plot_the_units(ds):

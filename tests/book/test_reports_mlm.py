@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import built_results as built  # noqa: E402
 import numpy as np
 import pytest
-import xarray as xr
 
 from chaoslib.book.reports.mlm import (
     accuracy_table,
@@ -16,54 +16,22 @@ from chaoslib.book.reports.mlm import (
     target_r8,
 )
 from chaoslib.model.network import Network
-from chaoslib.store import load_dataset, save_dataset
 from chaoslib.tasks.mlm_results import reference_vs_comparisons
-
-MODES = ["trained", "reinit", "untrained"]
 
 
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    n_blocks, depths = 12, [1, 2, 4]
-    n = rng.integers(15, 22, n_blocks)
-    p = np.array([0.4, 0.1, 0.12, 0.08])[:, None, None, None]  # pretrained, three random seeds
-    correct = rng.binomial(n, np.broadcast_to(p, (4, 3, 3, n_blocks))).astype(float)
-    correct[1:, 1] = np.nan  # random encoders without the re-initialised mode: not drawn there
-    ds = xr.Dataset(
-        {
-            "correct": (("encoder", "mode", "depth", "block"), correct),
-            "loss_sum": (("encoder", "mode", "depth", "block"), correct * 0 + n * 3.0),
-            "n_masked": (("block",), n),
-        },
-        coords={
-            "encoder": ["net pretrained here", "net random mlm #0", "net random mlm #1", "net random mlm #2"],
-            "mode": MODES,
-            "depth": depths,
-            "block": np.arange(n_blocks),
-            "weights": ("encoder", ["pretrained", "random", "random", "random"]),
-        },
-    )
-    path = save_dataset(ds, tmp_path_factory.mktemp("mlm") / "counts.nc")
-    return load_dataset(path)
-
+    return built.mlm_counts(tmp_path_factory.mktemp("mlm"))
 
 @pytest.fixture(scope="module")
 def baseline(counts):
-    n = counts.n_masked.values
-    return xr.Dataset(
-        {"correct": ("block", np.minimum(n, 2.0)), "loss_sum": ("block", n * 6.0), "n_masked": ("block", n)},
-        coords={"block": counts.block.values},
-        attrs={"token": 13},
-    )
-
+    return built.mlm_baseline(counts)
 
 def _numbers(counts, baseline):
     summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
     cmp = comparisons(counts, trained_depth=2, n_resamples=200)
     timed = counts.assign(fit_seconds=(("encoder", "mode"), np.full((4, 3), 2.0)))
     return summary, cmp, chapter_numbers(summary, cmp, timed)
-
 
 def test_chapter_numbers_quote_the_summary(counts, baseline):
     summary, cmp, numbers = _numbers(counts, baseline)
@@ -74,7 +42,6 @@ def test_chapter_numbers_quote_the_summary(counts, baseline):
     assert numbers["mlm_fit_seconds"] == "24" and numbers["mlm_trained_depth"] == "2"
     assert numbers["mlm_r8_n_above"] == 3 and numbers["mlm_r8_n_depths"] == 3
     assert numbers["mlm_r8_mode"] == "trained"
-
 
 def test_r8_numbers_by_hand(counts, baseline):
     _, cmp, numbers = _numbers(counts, baseline)
@@ -93,14 +60,12 @@ def test_r8_numbers_by_hand(counts, baseline):
     alone = r8_numbers(trained.assign_attrs(mode="trained", n_random=3, interval="x", confidence=0.95), 7)
     assert alone["mlm_r8_at"] == alone["mlm_r8_peak_depth"]
 
-
 def test_accuracy_table_is_the_summary_accuracy_by_depth(counts, baseline):
     summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
     table = accuracy_table(summary)
     assert list(table.columns) == [1, 2, 4] and table.index.names == ["encoder", "mode"]
     a = summary.accuracy.sel(mode="untrained", depth=4).isel(encoder=1)
     assert table.loc[("net random mlm #0", "untrained"), 4] == round(float(a), 3)
-
 
 def test_target_r8_verdicts_read_only_the_numbers(counts, baseline):
     _, _, numbers = _numbers(counts, baseline)
@@ -118,7 +83,6 @@ def test_target_r8_verdicts_read_only_the_numbers(counts, baseline):
     fewer = {**numbers, **many, "mlm_r8_p": 1 / 120, "mlm_r8_share": 2 / 3, "mlm_r8_n_above": 2}
     assert target_r8(fewer, nets)["holds"] is False  # 2 of 3 depths < 90%
     assert "2 of 3 depths" in r8_sentence(target_r8(fewer, nets), fewer)
-
 
 def test_the_rule_fails_when_the_reference_is_a_random_encoder(counts, baseline):
     """The same counts with a low-accuracy encoder as the reference: the interval is not above 0."""
