@@ -130,7 +130,8 @@ def trajectory_run(rng, n_samples: int, decay: float) -> xr.Dataset:
 def trajectories_long_run(folder: Path) -> xr.Dataset:
     """Three networks' hand-made runs labelled by network, saved and reloaded."""
     rng = np.random.default_rng(0)
-    runs = {label: trajectory_run(rng, 3, decay) for label, decay in zip(LABELS, (0.1, 2.0, 3.0), strict=True)}
+    decays = (0.1, 2.0, 3.0)
+    runs = {label: trajectory_run(rng, 3, decay) for label, decay in zip(LABELS, decays, strict=True)}
     result = rt.by_network(runs, LABELS).assign_attrs(n_tokens=16)
     save_dataset(result, folder / "long_run.nc")  # figures and numbers read the saved file
     return load_dataset(folder / "long_run.nc")
