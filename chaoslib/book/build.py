@@ -65,7 +65,7 @@ CONFIG = REPO_ROOT / "_config.yml"
 CHAOSLIB_SOURCES = REPO_ROOT / "chaoslib"
 PROFILES = ("offline", "paper")
 # pages that summarise other chapters' results rather than plot their own
-SUMMARY_PAGES = ("results", "reproducibility")
+SUMMARY_PAGES = ("intro", "results", "reproducibility")
 # what a notebook without a declaration is taken to read: everything it could read
 DEFAULT_READS = ("$DATA/**", "chaoslib/checkpoints/**")
 # files under chaoslib/ that are code or configuration (the checkpoints are data: see `reads`)
@@ -380,18 +380,45 @@ def preflight(profile: str) -> None:
         raise BuildError("nothing was executed; fix this first:\n  " + "\n  ".join(problems))
 
 
+# a page shows what the reader asked for: progress bars (tqdm's, and the hub's and transformers' own) are off
+# in the kernels of the book's execution, so no progress line or widget reaches a page
+QUIET_KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+
+
 def _run_notebook(name: str, params: dict, output: Path) -> None:
-    """papermill: notebooks/<name>.ipynb with ``params`` into ``output`` (tests replace it)."""
+    """papermill: notebooks/<name>.ipynb with ``params`` into ``output`` (tests replace it), progress bars off
+    (:data:`QUIET_KERNEL_ENV`) and no widget state saved."""
     import papermill
 
-    papermill.execute_notebook(
-        str(NOTEBOOKS / f"{name}.ipynb"),
-        str(output),
-        parameters=params,
-        cwd=str(NOTEBOOKS),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    saved = {key: os.environ.get(key) for key in QUIET_KERNEL_ENV}
+    os.environ.update(QUIET_KERNEL_ENV)  # the kernel inherits the environment of this process
+    try:
+        papermill.execute_notebook(
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            str(output),
+            parameters=params,
+            cwd=str(NOTEBOOKS),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    drop_widget_state(output)
+
+
+def drop_widget_state(notebook: Path) -> bool:
+    """Remove the saved state of interactive widgets (``metadata.widgets``) from an executed notebook, which
+    jupyter-book would render as live widgets; True when there was some."""
+    nb = json.loads(notebook.read_text())
+    if "widgets" not in nb.get("metadata", {}):
+        return False
+    del nb["metadata"]["widgets"]
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return True
 
 
 def _execute_all(names: list[str], profile: str, force: bool, log: Log) -> dict[str, float]:
@@ -557,10 +584,7 @@ def render(pdf: str = "auto", log: Log = print) -> dict[str, Path]:
     if missing:
         raise BuildError(f"not executed yet: {missing}; run `python -m chaoslib.book execute` first.")
     outputs = {}
-    tic = time.perf_counter()
-    _jupyter_book("--builder", "html")
-    outputs["html"] = BOOK / "_build" / "html" / "index.html"
-    log(f"[render] html: {time.perf_counter() - tic:.0f} s")
+    # the PDF first: the HTML build copies it into its tree, where every page's footer links to it
     no_tex = tex_missing() if pdf != "off" else []
     if no_tex and pdf == "require":
         raise BuildError(f"the PDF needs pdflatex and latexmk: apt-get install {TEX_PACKAGES}.")
@@ -569,12 +593,19 @@ def render(pdf: str = "auto", log: Log = print) -> dict[str, Path]:
         _jupyter_book("--builder", "pdflatex")
         outputs["pdf"] = BOOK / "_build" / "latex" / PDF_NAME
         log(f"[render] pdf: {time.perf_counter() - tic:.0f} s")
+    tic = time.perf_counter()
+    _jupyter_book("--builder", "html")
+    outputs["html"] = BOOK / "_build" / "html" / "index.html"
+    log(f"[render] html: {time.perf_counter() - tic:.0f} s")
     for kind, path in outputs.items():
         if not path.exists():
             raise BuildError(f"the {kind} output {path} is missing after the build.")
         log(f"[render] {kind}: {path}")
     if "pdf" in outputs:
-        check_pdf(outputs["pdf"], toc_files()[1:])  # the root page is the PDF's front matter
+        from chaoslib.book.sphinx_ext import HTML_ONLY_DOCS
+
+        # the root page is the PDF's front matter; the HTML-only pages are not in it
+        check_pdf(outputs["pdf"], [n for n in toc_files()[1:] if n not in HTML_ONLY_DOCS])
         log("[render] pdf has every page of the table of contents")
     elif no_tex:
         log(f"[render] NOTE: {how_to_get_the_pdf(no_tex)}")

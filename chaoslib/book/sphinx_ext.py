@@ -17,7 +17,14 @@ PDF (any LaTeX builder)
       sections as unnumbered sections, instead of one chapter per section, so the chapters carry
       the same numbers as in the HTML edition (Fig. 2.3 is Fig. 2.3 in both);
     * each part of the table of contents opens with ``\\part{caption}``;
-    * the API reference page keeps its title and one sentence pointing at the HTML edition.
+    * a title page with the paper's citation, the edition (the profile the chapters were executed with) and
+      the commit;
+    * the HTML-only pages (:data:`HTML_ONLY_DOCS`: the bibliography's preface, the API reference) are left
+      out; the references are printed at the end.
+
+Both
+    * every HTML page's footer says which commit, date and edition it was built from, links to the PDF
+      (copied into the HTML tree when the HTML is built) and to how to cite, and states the licence.
 
 API reference
     ``book/api.md`` holds the marker ``<!-- chaoslib-api -->``; when the page is read, it is
@@ -117,6 +124,10 @@ def tag_injected_parameters(notebook_json: str) -> str:
         return notebook_json
     nb = json.loads(notebook_json)
     changed = False
+    # a page whose own parameters cell is removed (the summary pages) shows neither parameters cell
+    removed = any(
+        {"parameters", "remove-cell"} <= set(cell.get("metadata", {}).get("tags", [])) for cell in nb.get("cells", [])
+    )
     for cell in nb.get("cells", []):
         tags = cell.get("metadata", {}).get("tags", [])
         kind = (
@@ -128,7 +139,9 @@ def tag_injected_parameters(notebook_json: str) -> str:
         )
         if kind is None:
             continue
-        if kind == "injected-parameters" and "hide-cell" not in tags:
+        if kind == "injected-parameters" and removed and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        elif kind == "injected-parameters" and not removed and "hide-cell" not in tags:
             tags.append("hide-cell")
         # myst-nb's cell-level setting for the toggle's label
         cell["metadata"].setdefault("mystnb", {}).setdefault("code_prompt_show", PROMPTS[kind])
@@ -143,7 +156,88 @@ def _source_read(app, docname: str, source: list[str]) -> None:
         source[0] = source[0].replace(API_MARKER, api_reference_markdown(package_modules()))
 
 
+PDF_NAME = "transient-chaos-bert.pdf"
+PAPER_CITATION = (
+    "K. Inoue, S. Ohara, Y. Kuniyoshi and K. Nakajima, \u201cTransient chaos in BERT\u201d, "
+    "Phys. Rev. Research 4, 013204 (2022), doi:10.1103/PhysRevResearch.4.013204"
+)
+EDITIONS = {
+    "offline": "Offline edition: an ALBERT pretrained by this project on WikiText-2 against random networks, "
+               "computed on a CPU without network access",
+    "paper": "Paper edition: the pretrained albert-large-v2 against random networks, the paper's settings, "
+             "computed on a GPU",
+}
+# closing pages that are HTML only: the PDF prints its references at the end without the page's preface, and
+# the API reference is generated from the docstrings for the HTML edition
+HTML_ONLY_DOCS = ("bibliography", "api")
+
+
+def edition(srcdir: Path) -> str:
+    """The profile the executed chapters of ``srcdir`` were built with (papermill's record of the injected
+    ``profile``): ``offline``, ``paper``, ``mixed (offline, paper)``, or ``not executed``."""
+    profiles = set()
+    for notebook in sorted(Path(srcdir).glob("*.ipynb")):
+        try:
+            parameters = json.loads(notebook.read_text()).get("metadata", {}).get("papermill", {}).get("parameters", {})
+        except (OSError, ValueError):
+            continue
+        if "profile" in parameters:
+            profiles.add(str(parameters["profile"]))
+    if not profiles:
+        return "not executed"
+    return profiles.pop() if len(profiles) == 1 else f"mixed ({', '.join(sorted(profiles))})"
+
+
+def build_stamp(srcdir: Path) -> dict[str, str]:
+    """What every page says of its build: ``commit`` (with ``+dirty`` for uncommitted changes), ``date`` (UTC,
+    of the build) and ``edition`` (:func:`edition`)."""
+    from datetime import datetime, timezone
+
+    from chaoslib.provenance import git_commit
+
+    return {"commit": git_commit(), "date": datetime.now(timezone.utc).date().isoformat(),
+            "edition": edition(srcdir)}
+
+
+def footer_html(stamp: dict[str, str]) -> str:
+    """The HTML footer of every page: the build, the PDF (relative link: every page sits at the top of the
+    site), how to cite and the licence."""
+    return (
+        f'Built from commit <code>{stamp["commit"]}</code> on {stamp["date"]} ({stamp["edition"]} edition)'
+        f' &middot; <a href="{PDF_NAME}">PDF edition</a>'
+        ' &middot; <a href="intro.html#how-to-cite">How to cite</a>'
+        ' &middot; Code: MIT licence; text and figures: CC BY 4.0'
+    )
+
+
+def title_page_latex(stamp: dict[str, str], title: str, author: str) -> str:
+    """The PDF's title page: title, authors, the paper it reproduces, the edition and the commit."""
+    edition_text = EDITIONS.get(stamp["edition"], f"Edition: {stamp['edition']}")
+    citation = PAPER_CITATION.replace("\u201c", "``").replace("\u201d", "''")
+    return (
+        "\\begin{titlepage}\\centering\n"
+        f"\\vspace*{{3cm}}{{\\Huge\\bfseries {_latex_escape(title)}\\par}}\n"
+        f"\\vspace{{1.5cm}}{{\\Large {_latex_escape(author)}\\par}}\n"
+        "\\vspace{2cm}{\\large A reproduction of\\par}\\vspace{0.5em}\n"
+        f"{{\\large {_latex_escape(citation)}\\par}}\n"
+        f"\\vspace{{2cm}}{{\\large {_latex_escape(edition_text)}\\par}}\n"
+        "\\vfill\n"
+        f"Built from commit \\texttt{{{_latex_escape(stamp['commit'])}}} on {stamp['date']}.\\par\n"
+        "The HTML edition adds the code of every chapter and the reference of chaoslib's API.\\par\n"
+        "Code: MIT licence; text and figures: CC BY 4.0.\\par\n"
+        "\\end{titlepage}\n"
+    )
+
+
 def _config_inited(app, config) -> None:
+    stamp = build_stamp(Path(app.srcdir))
+    theme_options = dict(config.html_theme_options or {})
+    theme_options["extra_footer"] = footer_html(stamp)
+    config.html_theme_options = theme_options
+    config.latex_elements = {
+        **(config.latex_elements or {}),
+        "maketitle": title_page_latex(stamp, config.project or "", config.author or ""),
+    }
     # jupyter-book lists every .js under _static as a page script; MathJax is loaded by
     # sphinx.ext.mathjax from mathjax_path (only on pages with maths, with its configuration)
     config.html_js_files = [
@@ -269,26 +363,23 @@ def _part_captions(app) -> dict[str, str]:
     return captions
 
 
-def api_as_pointer(largetree: nodes.document) -> bool:
-    """Replace the API reference's content by one sentence (the PDF edition); True if found."""
+def drop_html_only_chapters(largetree: nodes.document, docnames=HTML_ONLY_DOCS) -> list[str]:
+    """Remove the chapters of ``docnames`` from the assembled LaTeX document, in place, keeping their citation
+    entries (LaTeX prints every reference in the bibliography at the end). Returns the docnames removed."""
     from sphinx import addnodes
 
-    for chapter in largetree.findall(addnodes.start_of_file):
-        if chapter.get("docname") != API_DOCNAME:
+    removed = []
+    for chapter in list(largetree.findall(addnodes.start_of_file)):
+        if chapter.get("docname") not in docnames or chapter.parent is None:
             continue
-        section = next(iter(chapter.findall(nodes.section)), None)
-        if section is None:
-            return False
-        title = next(iter(section.findall(nodes.title)))
-        section.children = []
-        section += title
-        section += nodes.paragraph(
-            "",
-            "The reference of chaoslib's functions and classes, generated from their docstrings, "
-            "is part of the HTML edition of this book (page api.html).",
-        )
-        return True
-    return False
+        citations = [c.deepcopy() for c in chapter.findall(nodes.citation)]
+        parent = chapter.parent
+        index = parent.index(chapter)
+        parent.remove(chapter)
+        for offset, citation in enumerate(citations):
+            parent.insert(index + offset, citation)
+        removed.append(chapter.get("docname"))
+    return removed
 
 
 def _doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
@@ -296,12 +387,25 @@ def _doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
         return
     strip_code(doctree)
     if docname == app.config.root_doc:
-        api_as_pointer(doctree)
+        drop_html_only_chapters(doctree)
         intro_as_one_chapter(doctree, _part_captions(app))
+
+
+def _build_finished(app, exception) -> None:
+    """Copy the PDF edition into the HTML tree, so the footer's relative link works wherever the site is served
+    (``make book`` renders the PDF first; ``jupyter-book build book`` finds the last one built)."""
+    if exception is not None or getattr(app.builder, "format", None) != "html":
+        return
+    import shutil
+
+    pdf = Path(app.outdir).parent / "latex" / PDF_NAME
+    if pdf.exists():
+        shutil.copy2(pdf, Path(app.outdir) / PDF_NAME)
 
 
 def setup(app) -> dict[str, Any]:
     app.connect("config-inited", _config_inited)
     app.connect("source-read", _source_read)
     app.connect("doctree-resolved", _doctree_resolved)
+    app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

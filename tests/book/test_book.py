@@ -10,13 +10,14 @@ import pytest
 from chaoslib.book.build import (
     NOTEBOOKS,
     PROFILES,
+    SUMMARY_PAGES,
     declared_parameters,
     notebook_names,
     profile_parameters,
     toc_files,
 )
 
-CHAPTERS = [name for name in notebook_names() if name not in ("results", "reproducibility")]
+CHAPTERS = [name for name in notebook_names() if name not in SUMMARY_PAGES]
 
 
 def test_every_toc_page_exists():

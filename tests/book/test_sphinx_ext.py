@@ -11,11 +11,16 @@ from docutils.utils import new_document
 
 from chaoslib.book.sphinx_ext import (
     API_LAYERS,
+    PDF_NAME,
     api_reference_markdown,
+    drop_html_only_chapters,
+    edition,
+    footer_html,
     intro_as_one_chapter,
     package_modules,
     strip_code,
     tag_injected_parameters,
+    title_page_latex,
 )
 
 
@@ -37,6 +42,67 @@ def test_injected_parameters_cell_is_collapsed():
     assert prompts[0] != prompts[1] and None not in prompts[:2] and prompts[2] is None
     plain = json.dumps({"cells": []})
     assert tag_injected_parameters(plain) is plain  # untouched when papermill injected nothing
+
+
+def test_injected_parameters_are_removed_with_a_removed_parameters_cell():
+    """A summary page removes its parameters cell: papermill's injected cell goes too, not collapsed."""
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters", "remove-cell"]}, "source": "a = 1"},
+        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "a = 2"},
+    ]}
+    out = json.loads(tag_injected_parameters(json.dumps(nb)))
+    assert out["cells"][1]["metadata"]["tags"] == ["injected-parameters", "remove-cell"]
+
+
+def _executed(path, profile):
+    path.write_text(json.dumps({"cells": [], "metadata": {"papermill": {"parameters": {"profile": profile}}}}))
+
+
+def test_edition_is_read_from_the_executed_chapters(tmp_path):
+    assert edition(tmp_path) == "not executed"
+    _executed(tmp_path / "01_a.ipynb", "offline")
+    _executed(tmp_path / "02_b.ipynb", "offline")
+    assert edition(tmp_path) == "offline"
+    _executed(tmp_path / "03_c.ipynb", "paper")
+    assert edition(tmp_path) == "mixed (offline, paper)"
+
+
+def test_title_page_and_footer_state_the_build():
+    stamp = {"commit": "0123456789ab", "date": "2026-12-07", "edition": "offline"}
+    title = title_page_latex(stamp, "Transient Chaos in BERT: a reproducible book", "The chaoslib authors")
+    assert title.startswith("\\begin{titlepage}") and title.rstrip().endswith("\\end{titlepage}")
+    for expected in ("Phys. Rev. Research 4, 013204 (2022)", "Inoue", "Offline edition",
+                     "\\texttt{0123456789ab} on 2026-12-07"):
+        assert expected in title
+    assert "Paper edition" in title_page_latex({**stamp, "edition": "paper"}, "T", "A")
+    footer = footer_html(stamp)
+    assert f'href="{PDF_NAME}"' in footer and "0123456789ab" in footer and "2026-12-07" in footer
+    assert 'href="intro.html#how-to-cite"' in footer and "MIT" in footer
+
+
+def test_html_only_chapters_leave_the_pdf_but_their_citations_stay():
+    from sphinx import addnodes
+
+    doc = new_document("<test>", get_default_settings(Parser))
+    wrapper = nodes.compound(classes=["toctree-wrapper"])
+    for name in ("results", "bibliography", "api"):
+        chapter = addnodes.start_of_file(docname=name)
+        section = nodes.section()
+        section += nodes.title("", name.title())
+        section += nodes.paragraph("", f"{name} prose")
+        if name == "bibliography":
+            citation = nodes.citation(ids=["inoue2022"])
+            citation += nodes.label("", "Inoue2022")
+            citation += nodes.paragraph("", "Transient chaos in BERT")
+            section += citation
+        chapter += section
+        wrapper += chapter
+    doc += wrapper
+    assert drop_html_only_chapters(doc) == ["bibliography", "api"]
+    assert [c.get("docname") for c in doc.findall(addnodes.start_of_file)] == ["results"]
+    text = doc.astext()
+    assert "bibliography prose" not in text and "api prose" not in text and "results prose" in text
+    assert [c["ids"] for c in doc.findall(nodes.citation)] == [["inoue2022"]]
 
 
 def _cell(tags, source=True, outputs=()):
