@@ -11,7 +11,7 @@ FORCE   ?=
 TORCH   ?= torch==2.13.0
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: setup latex book test benchmarks data dist set-repo-url clean
+.PHONY: setup latex browser book test site-check benchmarks data dist set-repo-url clean
 
 setup: $(VENV)/.installed
 
@@ -35,13 +35,34 @@ latex:
 	  echo "TeX Live is not installed, and installing it needs root and apt-get: the book is built as HTML; the build says how to get the PDF"; \
 	fi
 
+# headless Chromium for the browser check of the built book (chaoslib.book.site_check) and its tests:
+# Debian's chromium, installed with apt-get where we are root (CI, the dev machines); Playwright (the test
+# extra) drives it and downloads no browser. Elsewhere the browser tests are skipped (CHAOSLIB_CHROMIUM
+# names another Chromium)
+browser:
+	@if [ -n "$$CHAOSLIB_CHROMIUM" ] || command -v chromium >/dev/null; then \
+	  :; \
+	elif [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the browser check of the book"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "could not install chromium: the browser tests are skipped"; \
+	else \
+	  echo "chromium is not installed, and installing it needs root and apt-get: the browser tests are skipped"; \
+	fi
+
 # offline: no network at all; paper: needs the hub for the pretrained weights (and a GPU).
 # Executes only the notebooks whose inputs changed (see chaoslib/book/build.py), then renders.
 book: setup latex
 	$(if $(filter offline,$(PROFILE)),HF_HUB_OFFLINE=1) $(PY) -m chaoslib.book build --profile $(PROFILE) $(PDF) $(if $(filter 1 yes true,$(FORCE)),--force)
 
-test: setup latex
+test: setup latex browser
 	HF_HUB_OFFLINE=1 MPLBACKEND=agg $(PY) -m pytest
+
+# the built book (make book first) opened page by page in headless Chromium: console errors and requests
+# off the machine, images, unrendered TeX, overflowing elements, leaked build output, the PDF link, launch
+# buttons and internal links; one line per failure, exit 1 on any
+site-check: setup browser
+	HF_HUB_OFFLINE=1 $(PY) -m chaoslib.book.site_check book/_build/html
 
 benchmarks: setup
 	for script in benchmarks/bench_*.py; do HF_HUB_OFFLINE=1 $(PY) $$script || exit 1; done
