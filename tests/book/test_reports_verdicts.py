@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chaoslib.book.reports.verdicts import network_rule, target_record, verdict
+from chaoslib.book.reports.verdicts import (
+    VERDICT_STYLES,
+    VERDICTS,
+    network_rule,
+    target_record,
+    verdict,
+    verdict_badge,
+)
 from chaoslib.stats import permutation_test
 
 
@@ -50,3 +57,15 @@ def test_records_carry_unit_interval_controls_and_a_reason_when_not_testable():
         target_record("R3", "c", "m", None)
     with pytest.raises(ValueError, match="unit"):
         target_record("R3", "c", "m", True, unit="people")
+
+
+def test_a_verdict_is_shown_as_a_badge_of_its_own_colour():
+    """holds green, does not hold red, not testable here grey (the themes give "secondary" their accent
+    colour); each a colour sphinx-design knows, and the badge's text is the verdict's words (the PDF's)."""
+    from sphinx_design.shared import SEMANTIC_COLORS
+
+    assert verdict_badge(True) == "{bdg-success}`holds`"
+    assert verdict_badge(False) == "{bdg-danger}`does not hold`"
+    assert verdict_badge(None) == "{bdg-muted}`not testable here`"
+    assert set(VERDICT_STYLES) == set(VERDICTS) and len(set(VERDICT_STYLES.values())) == 3
+    assert set(VERDICT_STYLES.values()) <= set(SEMANTIC_COLORS)

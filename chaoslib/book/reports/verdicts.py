@@ -12,6 +12,9 @@ A verdict reads only the measurements, never a network's label:
 from __future__ import annotations
 
 VERDICTS = {True: "holds", False: "does not hold", None: "not testable here"}
+# layout: the colour of a verdict's badge (sphinx-design's semantic colours: green, red, grey; the themes
+# colour "secondary" with their accent, so grey is "muted")
+VERDICT_STYLES = {True: "success", False: "danger", None: "muted"}
 THRESHOLD = 0.01  # the one significance level of the book's network-level tests
 UNITS = ("networks", "inputs of one network", "the layer's algebra")
 
@@ -41,6 +44,12 @@ def target_record(target_id: str, claim: str, measured: str, holds: bool | None,
 def verdict(record: dict) -> str:
     """Prose for a target's verdict: ``holds``, ``does not hold`` or ``not testable here``."""
     return VERDICTS[record["holds"]]
+
+
+def verdict_badge(holds: bool | None) -> str:
+    """A verdict as a sphinx-design badge (MyST), coloured by :data:`VERDICT_STYLES`: for True, the role
+    ``bdg-success`` around the words "holds". The PDF shows the badge's words as text."""
+    return f"{{bdg-{VERDICT_STYLES[holds]}}}`{VERDICTS[holds]}`"
 
 
 def network_rule(effect: bool, test=None, threshold: float = THRESHOLD,
