@@ -39,6 +39,7 @@ than by a notebook-wide option that would also remove the code from the HTML.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -229,14 +230,25 @@ def title_page_latex(stamp: dict[str, str], title: str, author: str) -> str:
     )
 
 
+def _book_title(config) -> str:
+    """The book's title as jupyter-book passes it (``html_title`` from ``_config.yml``'s ``title``)."""
+    for candidate in (getattr(config, "html_title", None), config.project):
+        if candidate and candidate != "Project name not set":
+            return str(candidate)
+    return "Transient Chaos in BERT"
+
+
 def _config_inited(app, config) -> None:
     stamp = build_stamp(Path(app.srcdir))
     theme_options = dict(config.html_theme_options or {})
     theme_options["extra_footer"] = footer_html(stamp)
+    # pydata-sphinx-theme reads the colour mode from the reader's storage or this default; left empty, every
+    # first visit logs "Got invalid theme mode" to the console
+    theme_options.setdefault("default_mode", "light")
     config.html_theme_options = theme_options
     config.latex_elements = {
         **(config.latex_elements or {}),
-        "maketitle": title_page_latex(stamp, config.project or "", config.author or ""),
+        "maketitle": title_page_latex(stamp, _book_title(config), config.author or ""),
     }
     # jupyter-book lists every .js under _static as a page script; MathJax is loaded by
     # sphinx.ext.mathjax from mathjax_path (only on pages with maths, with its configuration)
@@ -391,6 +403,57 @@ def _doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
         intro_as_one_chapter(doctree, _part_captions(app))
 
 
+# a star that opens a shape's variadic part, as in "(batch, *state)": after "(" or ", ", before a name
+_SHAPE_STAR = re.compile(r"(?<=\()\*(?=\w)|(?<=, )\*(?=\w)")
+_INLINE_LITERAL = re.compile(r"(``.+?``)")
+
+
+def escape_shape_stars(line: str) -> str:
+    """Escape the ``*`` of a docstring's shape notation (``(batch, *state)``) outside inline literals, which
+    reStructuredText would otherwise read as the start of an emphasis that never ends (a broken anchor on the
+    API page)."""
+    parts = _INLINE_LITERAL.split(line)
+    return "".join(part if part.startswith("``") else _SHAPE_STAR.sub(r"\\*", part) for part in parts)
+
+
+def _process_docstring(app, what, name, obj, options, lines: list[str]) -> None:
+    lines[:] = [escape_shape_stars(line) for line in lines]
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    # a module's type alias (``Map = Callable[...]``) would be documented with typing's own docstring
+    if getattr(obj, "__module__", None) in ("typing", "collections.abc") and not isinstance(obj, type):
+        return True
+    return None
+
+
+def unique_scripts(scripts: list) -> list:
+    """The page's scripts without repeats. An inline script that an extension adds while the builder starts
+    (sphinx-thebe's ``const THEBE_JS_URL = ...``) reaches the page twice in Sphinx 7.4, once named ``None`` and
+    once ``''``, and the second ``const`` is a page error."""
+    seen, out = set(), []
+    for script in scripts:
+        filename = getattr(script, "filename", script) or ""
+        attributes = tuple(sorted((k, str(v)) for k, v in (getattr(script, "attributes", {}) or {}).items()))
+        key = (str(filename), attributes)
+        if key not in seen:
+            seen.add(key)
+            out.append(script)
+    return out
+
+
+def _html_page_context(app, pagename, templatename, context, doctree) -> None:
+    if "script_files" in context:
+        context["script_files"] = unique_scripts(context["script_files"])
+
+
+def _builder_inited(app) -> None:
+    # Sphinx names the PDF's table of contents after the caption of the root page's first toctree (here the
+    # first part, "Dynamics"); the contents are the whole book's
+    if getattr(app.builder, "format", None) == LATEX_FORMAT and hasattr(app.builder, "get_contentsname"):
+        app.builder.get_contentsname = lambda indexfile: "Contents"
+
+
 def _build_finished(app, exception) -> None:
     """Copy the PDF edition into the HTML tree, so the footer's relative link works wherever the site is served
     (``make book`` renders the PDF first; ``jupyter-book build book`` finds the last one built)."""
@@ -407,5 +470,9 @@ def setup(app) -> dict[str, Any]:
     app.connect("config-inited", _config_inited)
     app.connect("source-read", _source_read)
     app.connect("doctree-resolved", _doctree_resolved)
+    app.connect("builder-inited", _builder_inited)
+    app.connect("autodoc-process-docstring", _process_docstring)
+    app.connect("autodoc-skip-member", _skip_member)
+    app.connect("html-page-context", _html_page_context)
     app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,12 +15,14 @@ from chaoslib.book.sphinx_ext import (
     api_reference_markdown,
     drop_html_only_chapters,
     edition,
+    escape_shape_stars,
     footer_html,
     intro_as_one_chapter,
     package_modules,
     strip_code,
     tag_injected_parameters,
     title_page_latex,
+    unique_scripts,
 )
 
 
@@ -184,3 +186,31 @@ def test_api_reference_covers_every_module_in_a_layer():
     headings = [line[3:] for line in page.splitlines() if line.startswith("## ")]
     assert headings == [title for title, _ in API_LAYERS]
     assert "## Other modules" in api_reference_markdown(["chaoslib.newthing.x"])
+
+
+def test_shape_stars_are_escaped_outside_literals():
+    """``(batch, *state)`` in a docstring: reStructuredText reads the star as an emphasis that never ends and
+    links it to a missing anchor; escaped, it renders as a star. Literals and real emphasis are untouched."""
+    assert escape_shape_stars("any map (batch, *state) -> (batch, *state)") == (
+        "any map (batch, \\*state) -> (batch, \\*state)"
+    )
+    assert escape_shape_stars("x: (*state)") == "x: (\\*state)"
+    literal = "for ``step(x: (batch, *state))`` only"
+    assert escape_shape_stars(literal) == literal
+    assert escape_shape_stars("an *emphasised* word") == "an *emphasised* word"
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(escape_shape_stars("map (batch, *state) -> (batch, *state)"),
+                           settings_overrides={"report_level": 5})
+    assert not list(tree.findall(nodes.problematic)) and "(batch, *state)" in tree.astext()
+
+
+def test_unique_scripts_drops_the_repeated_inline_script():
+    class Script:
+        def __init__(self, filename, body):
+            self.filename, self.attributes = filename, {"body": body}
+
+    scripts = [Script("a.js", ""), Script(None, "const X = 1"), Script("", "const X = 1"), Script(None, "var y")]
+    kept = unique_scripts(scripts)
+    assert [s.attributes["body"] for s in kept] == ["", "const X = 1", "var y"]
+    assert unique_scripts(["a.js", "a.js", "b.js"]) == ["a.js", "b.js"]
