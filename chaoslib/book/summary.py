@@ -32,7 +32,7 @@ They display the Markdown (MyST) of these functions:
 Text from records is shown as written, made safe for Markdown (:func:`_literal`: nothing in it is read as
 maths, emphasis, HTML or a link) and for readers (:func:`_public`: no machine paths, a path under the
 repository shown relative to it and any other absolute path by its last part; ``nan`` shown as ``n/a``; an
-older record's ``SPEC 3`` named as the project's list of targets).
+older record's citation of the specification's section 3 named as the project's list of targets).
 """
 from __future__ import annotations
 
@@ -133,7 +133,8 @@ _SPEC = re.compile(r"\bSPEC\b(?: section)?(?: \d+(?:\.\d+)*)?")
 
 def _public(text: str) -> str:
     """``text`` without machine paths (relative to the repository where inside it, else ``…/<last part>``),
-    with ``nan`` as ``n/a`` and an older record's ``SPEC 3`` as the project's list of targets."""
+    with ``nan`` as ``n/a`` and an older record's citation of the specification's section 3 as the project's
+    list of targets."""
     def shorten(match: re.Match) -> str:
         path = Path(match.group(0))
         try:
