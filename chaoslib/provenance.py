@@ -110,6 +110,10 @@ def describe_models(models: Network | Sequence[Network]) -> str:
     return "; ".join(parts) or "no model"
 
 
+CAPTION_SEPARATOR = " · "
+"""Between the parts of a figure's provenance line (:func:`caption`); the stamp breaks lines after one."""
+
+
 def caption(
     models: Network | Sequence[Network],
     profile: str,
@@ -117,13 +121,18 @@ def caption(
     seed: int | None = None,
     extra: str = "",
 ) -> str:
-    """One provenance line for a figure: models and weights, seed, profile, device, versions, commit."""
+    """One provenance line for a figure, its parts separated by `` · ``: models and weights, data seed,
+    profile, device, versions, commit (and ``extra``, e.g. the data the figure was computed on)."""
     versions = package_versions(("torch", "transformers"))
-    text = (
-        f"{describe_models(models)} | data seed {seed} | profile {profile} | {device_name(device)} | "
-        f"torch {versions['torch']}, transformers {versions['transformers']} | commit {git_commit()}"
-    )
-    return f"{text} | {extra}" if extra else text
+    parts = [
+        describe_models(models),
+        f"data seed {seed}",
+        f"profile {profile}",
+        f"device {device_name(device)}",
+        f"torch {versions['torch']}, transformers {versions['transformers']}",
+        f"commit {git_commit()}",
+    ]
+    return CAPTION_SEPARATOR.join(parts + ([extra] if extra else []))
 
 
 def chapter_dir(results_dir: str | os.PathLike, chapter: str) -> Path:

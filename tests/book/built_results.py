@@ -135,3 +135,39 @@ def trajectories_long_run(folder: Path) -> xr.Dataset:
     result = rt.by_network(runs, LABELS).assign_attrs(n_tokens=16)
     save_dataset(result, folder / "long_run.nc")  # figures and numbers read the saved file
     return load_dataset(folder / "long_run.nc")
+
+
+# legibility ---------------------------------------------------------------------------------
+CAPTION = (
+    "albert-wikitext2 pretrained weights (pretrained here: albert-wikitext2); "
+    "albert-wikitext2 RANDOM weights (tf init, seeds 1,2,3,4,5,6,7,8,9,10) · data seed 0 · profile offline · "
+    "device cpu (x86_64, 2 cores) · torch 2.9.1, transformers 4.57.3 · commit 621fb84abcde+dirty"
+)
+"""A provenance line as long as the book's, stamped under every figure the legibility checks measure."""
+
+
+def figure_functions(module) -> set[str]:
+    """The public functions of a figure module that return a figure (annotated ``-> plt.Figure``)."""
+    import inspect
+
+    return {
+        name for name, f in inspect.getmembers(module, inspect.isfunction)
+        if f.__module__ == module.__name__ and not name.startswith("_")
+        and "Figure" in str(inspect.signature(f).return_annotation)
+    }
+
+
+def smallest_printed_pt(make) -> float:
+    """The smallest text (points, as printed at the PDF's text width) of the figure ``make()`` draws in the
+    book's style, stamped with :data:`CAPTION` as every chapter figure is."""
+    import matplotlib.pyplot as plt
+
+    from chaoslib.book import plotting
+
+    with plt.rc_context():
+        plotting.setup_style()
+        fig = make()
+        plotting.stamp(fig, CAPTION)
+        size = plotting.smallest_text_pt(fig)
+        plt.close(fig)
+    return size

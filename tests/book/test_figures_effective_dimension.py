@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("agg")
+import built_results as built  # noqa: E402
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -94,3 +95,14 @@ def test_roles_are_checked():
     ds = _result().drop_vars(["role", "control"])
     with pytest.raises(ChaoslibError, match="role"):
         fed.effective_dimension(ds)
+
+
+def test_every_figure_is_legible_in_print():
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    legible = {
+        "effective_dimension": lambda: fed.effective_dimension(_result(), horizon=10),
+        "gap": lambda: fed.gap(_result(), horizon=10),
+    }
+    assert set(legible) == built.figure_functions(fed)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("agg")
+import built_results as built  # noqa: E402
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -92,11 +93,30 @@ def test_chaos_lengths_plots_every_length_and_median_intervals():
         low, high = bootstrap_interval(values, np.median)
         segment = bar.lines[2][0].get_segments()[0]
         np.testing.assert_allclose(segment, [[i, low], [i, high]])
-    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "3 random pooled"
+    # the model name all labels share is written once, under the axis
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["pretrained here", "random tf #1", "random tf #2", "random tf #3", "3 random pooled"]
+    assert ax.get_xlabel() == "network (net)"
     plt.close(fig)
 
 
-def test_spectrum_and_sensitivity_plot_the_dataset():
+def test_chaos_lengths_draw_the_horizon_only_where_a_length_is_censored():
+    ds = _series()  # lengths up to the horizon T = 40, some censored: the horizon is drawn
+    fig = fx.chaos_lengths(ds)
+    ax = fig.axes[0]
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [T]
+    plt.close(fig)
+    short = ds.assign(chaos_length=ds.chaos_length.clip(max=20), chaos_censored=ds.chaos_censored & False)
+    fig = fx.chaos_lengths(short)  # nothing censored: the axis ends at the data, and says why
+    ax = fig.axes[0]
+    assert not [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert ax.get_ylim()[1] < 0.6 * T
+    assert f"horizon $T$ = {T}: no length censored" in [t.get_text() for t in ax.texts]
+    plt.close(fig)
+
+
+def _spectra():
+    """Two networks' hand-made Lyapunov spectra (k = 4, 3 windows of 5 steps, 2 inputs): (spectra, data)."""
     from chaoslib.dynamics.spectrum import LyapunovSpectrum
 
     rng = np.random.default_rng(1)
@@ -107,6 +127,19 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
     ds = xr.concat([s.to_dataset() for s in spectra.values()], dim="network").assign_coords(
         network=list(spectra)
     )
+    return spectra, ds
+
+
+def _sensitivity() -> xr.Dataset:
+    """Three perturbation sizes on the series' inputs, with the rounding of the state relative to eps."""
+    sens = _series().isel(network=slice(0, 3)).rename(network="eps").drop_vars("role")
+    sens = sens.assign_coords(eps=[0.01, 0.1, 1.0])
+    sens["resolution"] = (("eps", "sample"), np.full((3, 6), 1e-4))
+    return sens
+
+
+def test_spectrum_and_sensitivity_plot_the_dataset():
+    spectra, ds = _spectra()
     fig = fx.spectrum(ds)
     left, right = fig.axes
     for label in ("ref", "rand"):
@@ -119,18 +152,17 @@ def test_spectrum_and_sensitivity_plot_the_dataset():
     assert numbers["exp_spec_lambda1"] == pytest.approx(float(spectra["ref"].exponents[:, 0].mean()))
     plt.close(fig)
 
-    sens = _series().isel(network=slice(0, 3)).rename(network="eps").drop_vars("role")
-    sens = sens.assign_coords(eps=[0.01, 0.1, 1.0])
-    sens["resolution"] = (("eps", "sample"), np.full((3, 6), 1e-4))
+    sens = _sensitivity()
     fig = fx.eps_sensitivity(sens)
     for line, e in zip(fig.axes[0].lines, sens.eps.values, strict=False):
         lam = sens.exponent.sel(eps=e).values
         np.testing.assert_allclose(line.get_ydata(), np.nanmean(np.where(np.isfinite(lam), lam, np.nan), 0))
-    assert "rounding/eps = 1.0e-04" in fig.axes[0].lines[0].get_label()
+    assert r"rounding/$\varepsilon$ = 1.0e-04" in fig.axes[0].lines[0].get_label()
     plt.close(fig)
     # the chapter's own sensitivity run (reports.exponents.eps_sensitivity) records no rounding
     fig = fx.eps_sensitivity(sens.drop_vars("resolution").assign_attrs(perturb_at=1))
-    assert fig.axes[0].lines[0].get_label() == "eps = 0.01" and "perturb x(1)" in fig.axes[0].get_title()
+    assert fig.axes[0].lines[0].get_label() == r"$\varepsilon$ = 0.01"
+    assert "perturb $x(1)$" in fig.axes[0].get_title()
     plt.close(fig)
 
 
@@ -205,10 +237,11 @@ def test_target_r1_verdicts():
     assert n["exp_ref_sign_change"] == (ds.window_end.values[first[0]] if first.size else -1)
 
 
-def test_protocols_draws_both_protocols_per_network():
+def _protocols() -> xr.Dataset:
+    """``reports.exponents.protocols``' dataset by hand: an untrained and a random network, both protocols."""
     rng = np.random.default_rng(2)
     ex = rng.normal(0, 0.05, (2, 2, 3, 4))  # (perturb_at, network, sample, window)
-    ds = xr.Dataset(
+    return xr.Dataset(
         {"exponent": (("perturb_at", "network", "sample", "window"), ex)},
         coords={
             "perturb_at": [0, 1],
@@ -221,6 +254,11 @@ def test_protocols_draws_both_protocols_per_network():
         },
         attrs={"tau": TAU, "n_steps": T},
     )
+
+
+def test_protocols_draws_both_protocols_per_network():
+    ds = _protocols()
+    ex = ds.exponent.values
     fig = fx.protocols(ds)
     for ax, net in zip(fig.axes, range(2), strict=True):
         for at in (0, 1):
@@ -230,8 +268,9 @@ def test_protocols_draws_both_protocols_per_network():
     plt.close(fig)
 
 
-def test_controls_figure_shows_each_row_with_its_numbers():
-    table = xr.Dataset(
+def _control_table() -> xr.Dataset:
+    """``reports.exponents.control_table``'s table by hand: the reference, a control, the random networks."""
+    return xr.Dataset(
         {
             "lambda0": ("row", [0.05, -0.008, 0.01]),
             "lambda0_low": ("row", [0.04, -0.009, 0.0]),
@@ -248,12 +287,16 @@ def test_controls_figure_shows_each_row_with_its_numbers():
         },
         attrs={"n_samples": 8, "T": T},
     )
+
+
+def test_controls_figure_shows_each_row_with_its_numbers():
+    table = _control_table()
     fig = fx.controls(table)
     left, right = fig.axes
     assert [t.get_text() for t in left.get_yticklabels()] == ["reference", "untrained", "2 random networks"]
     texts = [t.get_text() for t in left.texts]
     assert "-0.008 [-0.009, -0.007]  differs" in texts and "0.05 [0.04, 0.06]" in texts
-    assert "0 [0, 0]  differs" in [t.get_text() for t in right.texts]
+    assert "0  differs" in [t.get_text() for t in right.texts]  # no spread: the value alone
     markers = [line for line in left.lines if line.get_marker() == "o"]
     np.testing.assert_allclose([m.get_xdata()[0] for m in markers], [0.05, -0.008, 0.01])
     plt.close(fig)
@@ -265,3 +308,20 @@ def test_roles_are_required():
         fx.local_exponents(ds)
     with pytest.raises(ChaoslibError, match="labels"):
         report.with_roles(ds, ["only one"])
+
+
+LEGIBLE = {
+    "local_exponents": lambda: fx.local_exponents(_series()),
+    "chaos_lengths": lambda: fx.chaos_lengths(_series()),
+    "spectrum": lambda: fx.spectrum(_spectra()[1]),
+    "eps_sensitivity": lambda: fx.eps_sensitivity(_sensitivity()),
+    "protocols": lambda: fx.protocols(_protocols()),
+    "controls": lambda: fx.controls(_control_table()),
+}
+
+
+def test_every_figure_is_legible_in_print():
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    assert set(LEGIBLE) == built.figure_functions(fx)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in LEGIBLE.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

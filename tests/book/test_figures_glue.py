@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("agg")
+import built_results as built  # noqa: E402
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -126,3 +127,14 @@ def test_arms_compared_error_bars_hold_scores_and_intervals():
 def test_bad_arm():
     with pytest.raises(ChaoslibError, match="arm"):
         fg.score_by_depth(_result(), "finetuned")
+
+
+def test_every_figure_is_legible_in_print():
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    legible = {
+        "score_by_depth": lambda: fg.score_by_depth(_result(chaos_pre=500.0), "frozen"),  # a length written
+        "arms_compared": lambda: fg.arms_compared(_result()),
+    }
+    assert set(legible) == built.figure_functions(fg)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

@@ -7,8 +7,10 @@ import matplotlib
 matplotlib.use("agg")
 
 import built_results as built  # noqa: E402
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import xarray as xr
 
 from chaoslib.book.figures import mlm as figs
 from chaoslib.book.reports.mlm import comparisons, mlm_summary
@@ -81,3 +83,29 @@ def test_perplexity_by_depth_draws_each_point(counts, baseline):
     assert "net random mlm #0, reinit" not in labels  # not run
     np.testing.assert_allclose(ax.lines[-1].get_ydata()[0], float(summary.unigram_perplexity))
     assert float(summary.unigram_perplexity) == pytest.approx(np.exp(6.0))
+
+
+def test_accuracy_panels_are_laid_out_two_a_row(counts, baseline):
+    summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
+    fig = figs.accuracy_by_depth(summary)  # three read-outs: a 2 x 2 grid, its fourth cell removed
+    columns = sorted({round(ax.get_position().x0, 3) for ax in fig.axes})
+    rows = sorted({round(ax.get_position().y0, 3) for ax in fig.axes})
+    assert len(fig.axes) == 3 and len(columns) == 2 and len(rows) == 2
+    assert fig.get_size_inches()[0] <= 7.5
+    plt.close(fig)
+
+
+def test_every_figure_is_legible_in_print(counts, baseline):
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    summary = mlm_summary(counts, baseline, trained_depth=2, n_resamples=200)
+    extra = summary.sel(mode=["trained"]).assign_coords(mode=["reinit_untied"])
+    four = xr.concat([summary, extra], "mode", data_vars="minimal", coords="minimal", compat="override")
+    cmp = comparisons(counts, trained_depth=2, n_resamples=200)
+    legible = {
+        "accuracy_by_depth": lambda: figs.accuracy_by_depth(four),  # four read-outs, as the book runs
+        "difference_by_depth": lambda: figs.difference_by_depth(cmp),
+        "perplexity_by_depth": lambda: figs.perplexity_by_depth(summary),
+    }
+    assert set(legible) == built.figure_functions(figs)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("agg")
-
+import built_results as built  # noqa: E402
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,7 +70,8 @@ def test_ed_curves_and_stsb_plot_each_checkpoint(record):
     for line, row in zip(fig.axes[0].lines, record.effective_dimension.values, strict=True):
         np.testing.assert_array_equal(line.get_ydata(), row)
     fig = figures.stsb_along_training(record)
-    left, right = fig.axes
+    left, right, colourbar = fig.axes  # the colour bar names each checkpoint's step
+    assert [t.get_text() for t in colourbar.get_yticklabels()] == ["0", "16", "32"]
     for line, row in zip(left.lines, record.stsb_score.values, strict=True):
         np.testing.assert_array_equal(line.get_ydata(), row)
     np.testing.assert_array_equal(right.lines[0].get_ydata(), record.stsb_score.values.max(axis=1))
@@ -85,11 +86,25 @@ def test_dynamics_label_the_records_protocol_and_draw_the_corrected_ends(record)
     fig = figures.dynamics_along_training(record, ends)
     a, b, _, _ = fig.axes
     # a record without perturb_at (this one has no settings at all) perturbed x(0)
-    assert a.lines[0].get_label() == r"$\lambda_0$, authors' protocol (perturb x(0))"
+    assert a.lines[0].get_label() == r"$\lambda_0$, authors' protocol (perturb $x(0)$)"
     np.testing.assert_allclose(a.lines[0].get_ydata(), np.median(record.lambda0.values, axis=1))
-    (diamonds,) = [c for c in a.containers if c.get_label() == r"$\lambda_0$, perturb x(1)"]  # errorbars
+    (diamonds,) = [c for c in a.containers if c.get_label() == r"$\lambda_0$, perturb $x(1)$"]  # errorbars
     np.testing.assert_array_equal(diamonds.lines[0].get_xdata(), [0, 32])
     np.testing.assert_allclose(diamonds.lines[0].get_ydata(), [-0.01, 0.3])  # medians over inputs
-    (lengths,) = [c for c in b.containers if c.get_label() == "chaos length, perturb x(1)"]
+    (lengths,) = [c for c in b.containers if c.get_label() == "chaos length, perturb $x(1)$"]
     np.testing.assert_allclose(lengths.lines[0].get_ydata(), [10, 30])
     np.testing.assert_allclose(b.lines[1].get_ydata(), np.median(record.t_sync.values, axis=1))  # t_sync
+
+
+def test_every_figure_is_legible_in_print(record):
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    log = pd.DataFrame({"step": np.arange(1, 33), "mlm_loss": np.linspace(10, 6, 32)})
+    legible = {
+        "training_curves": lambda: figures.training_curves(log, record, 7.1, phase_starts=[16]),
+        "dynamics_along_training": lambda: figures.dynamics_along_training(record),
+        "effective_dimension_curves": lambda: figures.effective_dimension_curves(record),
+        "stsb_along_training": lambda: figures.stsb_along_training(record),
+    }
+    assert set(legible) == built.figure_functions(figures)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

@@ -76,3 +76,16 @@ def test_unknown_metric_or_network_is_rejected(result):
         figures.nmse_heatmaps(result, metric="mse")
     with pytest.raises(ChaoslibError, match="networks"):
         figures.drawings(result, networks=["albert-large-v2 pretrained"])
+
+
+def test_every_figure_is_legible_in_print(result):
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    six = result.isel(shown=[0, 1, 0, 1, 0, 1])  # the book shows two pairs of each of three groups
+    legible = {
+        "nmse_heatmaps": lambda: figures.nmse_heatmaps(result),
+        "nmse_by_length": lambda: figures.nmse_by_length(result),
+        "drawings": lambda: figures.drawings(six),
+    }
+    assert set(legible) == built.figure_functions(figures)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("agg")
+import built_results as built  # noqa: E402
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -113,12 +114,15 @@ def test_transverse_vs_full_draws_the_medians(ds):
     plt.close(fig)
 
 
-def test_controls_figure_plots_each_input(ds):
+def _controls() -> xr.Dataset:
+    """Two control networks on the reference's first 3 inputs, completed as the chapter completes them."""
     roles = ["untrained", "shuffled"]
     raw_controls = raw(np.array([[0.25, 0.25, 0.25], [0.5, 1.0, 2.0]]), np.zeros((2, 3), int), roles)
-    controls = rs.completed(
-        with_roles(raw_controls, roles, n_reference=0, n_controls=2), 8, 1e-3, True, [1e-3]
-    )
+    return rs.completed(with_roles(raw_controls, roles, n_reference=0, n_controls=2), 8, 1e-3, True, [1e-3])
+
+
+def test_controls_figure_plots_each_input(ds):
+    controls = _controls()
     fig = fs.controls(ds, controls)
     ax = fig.axes[0]
     points = [
@@ -137,15 +141,37 @@ def test_controls_figure_plots_each_input(ds):
     plt.close(alone)
 
 
-def test_reduced_map_figure():
-    error = torch.tensor([[0.0, 1e-7, 1e-6, 1e-5], [0.0, 2e-7, 4e-6, 3e-5]])
+ERROR = torch.tensor([[0.0, 1e-7, 1e-6, 1e-5], [0.0, 2e-7, 4e-6, 3e-5]])
+
+
+def _reduced() -> xr.Dataset:
+    """The reduced-map check by hand: two states, float32 and float64."""
     spread = torch.zeros(2, 4)
     comparisons = {
-        "float32": ReducedComparison(error, spread, error[:, 1]),
-        "float64": ReducedComparison(error * 1e-9, spread, error[:, 1] * 1e-9),
+        "float32": ReducedComparison(ERROR, spread, ERROR[:, 1]),
+        "float64": ReducedComparison(ERROR * 1e-9, spread, ERROR[:, 1] * 1e-9),
     }
-    ds = rs.reduced_dataset(comparisons, torch.tensor([1e-6, 2e-6]), torch.tensor([1e-7, 1e-7]))
-    fig = fs.reduced_map(ds)
+    return rs.reduced_dataset(comparisons, torch.tensor([1e-6, 2e-6]), torch.tensor([1e-7, 1e-7]))
+
+
+def test_reduced_map_figure():
+    error = ERROR
+    fig = fs.reduced_map(_reduced())
     line = fig.axes[0].lines[0]
     np.testing.assert_allclose(line.get_ydata(), np.median(error.numpy()[:, 1:], axis=0))
     plt.close(fig)
+
+
+def test_every_figure_is_legible_in_print(ds):
+    """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
+    legible = {
+        "token_spread": lambda: fs.token_spread(ds),
+        "offsets": lambda: fs.offsets(ds),
+        "controls": lambda: fs.controls(ds, _controls()),
+        "transverse_vs_full": lambda: fs.transverse_vs_full(ds),
+        "offset_vs_chaos_length": lambda: fs.offset_vs_chaos_length(ds),
+        "reduced_map": lambda: fs.reduced_map(_reduced()),
+    }
+    assert set(legible) == built.figure_functions(fs)
+    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes

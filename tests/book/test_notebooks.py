@@ -283,3 +283,38 @@ def test_the_api_check_fails_on_a_name_from_a_submodule():
     imports = imported_names("from chaoslib.studies.analyses import Exponents\nfrom chaoslib.book import summary\n"
                              "from chaoslib import Chapter, compare_networks")
     assert names_outside_the_api(imports) == ["from chaoslib.studies.analyses import Exponents"]
+
+
+def markdown_of(path: Path) -> str:
+    return "\n".join(source(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+
+
+GLUE_MD = re.compile(r"\{glue:md\}`([^`]*)`")
+FILE_NUMBER_REFERENCE = re.compile(r"\bchapters? 0\d|\bchapters 0\d-0\d")
+OUTSIDE_DOCUMENT = re.compile(r"\bSPEC\b|shared/\w+\.md")
+
+
+def prose_problems(markdown: str) -> list[str]:
+    """What a chapter's prose must not do: paste Markdown with ``{glue:md}`` in its CommonMark default (maths
+    would print as dollars; the MyST form is ``{glue:md}`key:myst```), name a chapter by its file number
+    (``chapter 02``: the book numbers chapters by the table of contents, so refer with ``{doc}``), or point at
+    a document outside the book (``SPEC``)."""
+    problems = [f"{{glue:md}}`{key}` without :myst" for key in GLUE_MD.findall(markdown)
+                if not key.endswith(":myst")]
+    problems += [f"file number: {m.group(0)!r}" for m in FILE_NUMBER_REFERENCE.finditer(markdown)]
+    problems += [f"outside document: {m.group(0)!r}" for m in OUTSIDE_DOCUMENT.finditer(markdown)]
+    return problems
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_prose_renders_maths_and_refers_within_the_book(path):
+    assert prose_problems(markdown_of(path)) == [], path.name
+
+
+def test_the_prose_check_finds_each_problem():
+    assert prose_problems("{glue:md}`a:myst` and {doc}`02_exponents`") == []
+    assert prose_problems("{glue:md}`a` (chapter 02), chapters 01-04, see ../shared/SPEC.md") == [
+        "{glue:md}`a` without :myst", "file number: 'chapter 02'", "file number: 'chapters 01'",
+        "outside document: 'shared/SPEC.md'",
+    ]
+    assert prose_problems("as the SPEC says") == ["outside document: 'SPEC'"]

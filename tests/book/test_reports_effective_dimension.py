@@ -130,6 +130,7 @@ def test_r6_verdicts_read_only_the_numbers():
     assert r6["holds"] is None and "one pretrained network" in r6["reason"] and r6["unit"] == "networks"
     assert r6["controls"] == ["pre+rand layer", "rand+pre layer"]
     assert r6["interval"].startswith("ED(t)/ED(0) gap")
+    assert red.r6_sentence(r6, n) == r6["reason"][len("not testable here: "):]  # the verdict is said beside
     # enough networks for the threshold: the test decides
     many = dict(ed_test_n_networks=200, ed_test_smallest_p=1 / 200)
     assert red.target_r6({**n, **many, "ed_test_p": 1 / 200}, "m")["holds"] is True
@@ -192,3 +193,14 @@ def test_compared_runs_the_reference_on_every_draw_and_the_others_on_the_first(t
     assert not np.allclose(ds.effective_dimension.values[0, 1:], ds.effective_dimension.values[1, 1:])
     # the hybrid has the comparison's embeddings: the same ED(0) as that network on the same inputs
     assert ds.effective_dimension.values[4, 0] == pytest.approx(ds.effective_dimension.values[2, 0])
+
+
+def test_the_prose_phrases_read_for_every_share_and_spread():
+    n = red.r6_numbers(_result(), horizon=10)
+    assert red.share_of_steps(0.0) == "at none of the steps" and red.share_of_steps(1.0) == "at every step"
+    assert red.share_of_steps(0.25) == "at 25% of the steps"
+    assert n["ed_norm_fraction_text"] == red.share_of_steps(n["ed_norm_fraction_above"])
+    low, high = n["ed_draws_horizon_min"], n["ed_draws_horizon_max"]
+    assert n["ed_draws_horizon_text"] == f"the 2 input draws give {low:.1f} to {high:.1f}"
+    assert red._over_draws(3.0, 3.0, 4, ".1f") == "the same on all 4 input draws"
+    assert n["ed_rand_horizon_seeds_text"].startswith("the seeds range from ")

@@ -271,12 +271,66 @@ def test_control_table_censors_the_reference_at_the_controls_horizon():
 
 
 def test_effect_text_says_why():
-    assert report.effect_text(True, 10, 10, 3.0).startswith(
-        "yes: the reference's median lies above 10 of the 10"
+    assert report.effect_text(True, 10, 10, 3.0) == (
+        "yes: the reference's median lies above all 10 random networks' medians and the ratio of medians, 3, "
+        "is at least 2"
     )
     assert "not defined" in report.effect_text(False, 10, 10, float("inf"))
     text = report.effect_text(False, 9, 10, 1.5)
-    assert "above 9 of the 10" in text and "1.5, is below 2" in text
+    assert "above 9 of 10 random networks' medians, not all" in text and "1.5, is below 2" in text
+    assert report.effect_text(False, 0, 10, 0.5).startswith(
+        "no: the reference's median lies above none of the 10 random networks' medians;"
+    )
+
+
+def test_the_prose_reads_when_every_length_is_the_same_and_none_is_censored():
+    # every random network's lengths are 0, the reference's 10 or 20: no length reaches the horizon T = 40
+    lengths = np.zeros((3, 6))
+    lengths[0] = [10, 10, 20, 20, 10, 20]
+    n = report.comparison_numbers(_dataset(_exponents(0.1, -0.1), lengths), prefix="cl_")
+    assert n["cl_censored_text"] == "No length is censored at the horizon."
+    assert n["cl_seed_median_text"] == (
+        "are 0 steps for every network (both networks lie below the reference's)"
+    )
+    assert n["cl_median_ref_text"].startswith("15 steps for ref (95% interval ")
+    censored = lengths.copy()
+    censored[0, :3] = T
+    n = report.comparison_numbers(_dataset(_exponents(0.1, -0.1), censored), prefix="cl_")
+    assert n["cl_censored_text"] == (
+        "50% of the reference's lengths and none of the random networks' are censored at the horizon."
+    )
+
+
+def test_where_the_mean_exponent_turns_is_a_predicate():
+    n = report.comparison_numbers(_dataset(_exponents(0.1, -0.1), np.zeros((3, 6))))
+    # window 0 positive, window 1 (ending at step 1 + 2 tau = 21) the first non-positive
+    assert n["exp_ref_sign_change_phrase"] == "is first non-positive in the window ending at step 21"
+    positive = report.comparison_numbers(_dataset(_exponents(0.1, 0.1), np.full((3, 6), T)))
+    assert positive["exp_ref_sign_change_phrase"] == "stays positive in every window up to step 41"
+    assert positive["exp_protocol_md"].data.startswith("perturb $x(1)$, one step after the embedding")
+    assert n["exp_ref_window_text"] == report.lie_between(n["exp_ref_window_min"], n["exp_ref_window_max"])
+
+
+def test_the_sensitivity_says_when_a_quantity_does_not_move_with_eps():
+    sens = _dataset(_exponents(0.1, -0.1), np.full((3, 6), 20.0)).isel(network=[0, 1, 2])
+    sens = sens.rename(network="eps").drop_vars("role").assign_coords(eps=[0.01, 0.1, 1.0])
+    n = report.sensitivity_numbers(sens)  # lambda_0 about 0.1 and every length 20, whatever eps
+    assert n["exp_sens_text"].data == (
+        "the mean first-window exponent is 0.1 for every $\\varepsilon$ and the median chaos length is 20 "
+        "steps for every $\\varepsilon$"
+    )
+    moved = sens.assign(chaos_length=sens.chaos_length + sens.eps * 10)  # 20.1, 21, 30 steps
+    assert report.sensitivity_numbers(moved)["exp_sens_text"].plain.endswith(
+        "and the median chaos length ranges from 20 to 30 steps"
+    )
+    assert n["exp_sens_eps_md"].data == "$\\varepsilon \\in \\{0.01, 0.1, 1\\}$"
+
+
+def test_how_many_exponents_are_positive_reads_for_every_count():
+    assert report._positive_text(0, 8) == "none of the top 8 is positive"
+    assert report._positive_text(1, 8) == "1 of the top 8 is positive"
+    assert report._positive_text(3, 8) == "3 of the top 8 are positive"
+    assert report._positive_text(8, 8) == "all of the top 8 are positive"
 
 
 def test_differs_text_reads_as_a_sentence():

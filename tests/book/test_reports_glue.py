@@ -107,7 +107,8 @@ def test_r7_verdicts_read_only_the_numbers():
     # the effect holds (above every random network, peak within the transient) but 1 vs 3 networks: p >= 1/4
     assert r7["holds"] is None and "one pretrained network" in r7["reason"] and r7["unit"] == "networks"
     assert r7["interval"].startswith("held-out peak score") and r7["target_id"] == "R7"
-    assert rg.r7_sentence(r7, n) == r7["reason"]
+    # the prose states the verdict beside the sentence: the sentence gives the reason without repeating it
+    assert r7["reason"].startswith("not testable here: ") and rg.r7_sentence(r7, n) == r7["reason"][19:]
     many = dict(glue_r7_n_networks=150, glue_r7_smallest_p=1 / 150)
     assert rg.target_r7({**n, **many, "glue_r7_p": 1 / 150}, "test")["holds"] is True
     assert rg.target_r7({**n, **many, "glue_r7_p": 0.2}, "test")["holds"] is False
@@ -131,3 +132,18 @@ def test_networks_of_and_task_name():
     ds = _result()
     assert rg.networks_of(ds, "reference") == NETS[:1] and rg.networks_of(ds, "comparison") == NETS[1:]
     assert rg.task_name(ds) == "STS-B"
+
+
+def test_the_prose_phrases_read_for_equal_and_censored_values():
+    n = rg.r7_numbers(_result(), split_seed=1, n_boot=200)
+    low, high = n["glue_rand_peak_min"], n["glue_rand_peak_max"]
+    assert n["glue_rand_peak_text"] == f"lie between {low:.3f} and {high:.3f}"
+    assert n["glue_rand_heldout_text"] == (
+        f"score from {n['glue_rand_heldout_min']:.3f} to {n['glue_rand_heldout_max']:.3f}"
+    )
+    assert n["glue_pre_chaos_text"] == "12 steps (95% interval 10 to 14)"
+    assert n["glue_rand_chaos_text"] == "40 steps"  # the median over the random networks' 30, 40 and 50
+    assert rg.chaos_text(200.0, 200, 150.0, 200.0) == "at least 200 steps (censored at the horizon)"
+    flat = _result().assign(score=_result().score.where(_result().role == "reference", 0.1))
+    same = rg.r7_numbers(flat, split_seed=1, n_boot=200)  # every random network's curve at 0.1
+    assert same["glue_rand_peak_text"] == "are all 0.100"

@@ -41,3 +41,21 @@ def test_comparison_text_names_the_side_every_interval_excludes(result):
 
 def test_caption_extra_names_the_data_of_the_run(result):
     assert report.caption_extra(result) == "STS-B 10 train / 6 dev pairs, N=16, velocity targets"
+
+
+def test_the_other_networks_errors_read_when_they_are_equal(result):
+    got = report.numbers(result)
+    scores = result.best_pair_nmse.values[1:]
+    assert got["hw_others_text"] == (
+        f"are {scores.mean():.3f} on average (the seeds range from {scores.min():.3f} to {scores.max():.3f})"
+    )
+    assert report.others_text(np.array([0.594, 0.5941])) == "are 0.594 for every seed"
+    assert report.others_text(np.array([0.5])) == "is 0.500"
+
+
+def test_no_paired_interval_excluding_0_is_said_in_words(result):
+    within = result.assign(diff_low=("network", [np.nan, -0.1, -0.2]),
+                           diff_high=("network", [np.nan, 0.1, 0.2]))
+    assert report.comparison_text(within) == (
+        "not separated from the other networks: every one of the 2 paired intervals includes 0"
+    )

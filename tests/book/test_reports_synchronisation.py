@@ -257,9 +257,57 @@ def test_reduced_numbers_and_r10():
     assert rs.target_r10(reduced(100.0), "offline", LABELS[0], 8)["holds"] is False  # 2e-5 >= 1e-5
 
 
-def test_theta_text():
-    assert rs.theta_text(1e-5, True) == "theta = 1e-05 x sigma(0)"
-    assert rs.theta_text(0.001, False) == "theta = 0.001"
+def test_theta_text_is_maths_in_the_prose_and_plain_beside():
+    relative = rs.theta_text(1e-5, True)
+    assert relative.data == "$\\theta = 10^{-5}\\,\\sigma(0)$"
+    assert relative.plain == "theta = 1e-05 x sigma(0)"
+    absolute = rs.theta_text(0.001, False)
+    assert absolute.data == "$\\theta = 0.001$" and absolute.plain == "theta = 0.001"
+    assert absolute._repr_markdown_() == "$\\theta = 0.001$"  # what {glue:md} pastes
+
+
+def test_sync_phrases_read_with_censored_inputs_and_a_moving_threshold(ds):
+    n = rs.sync_numbers(ds)
+    # the reference: t_sync = [14, 7, 4, 40 (censored)] at 1e-3; the random networks' 8 inputs all synchronise
+    assert n["sync_ref_text"].startswith("10 steps (95% interval ") and n["sync_ref_text"].endswith(
+        "from a bootstrap over its inputs; 1 of 4 censored at the horizon)"
+    )
+    assert "none censored at the horizon; the networks' own medians range from 2 to 3)" in n["sync_rand_text"]
+    # the sweep 1e-1 -> 1e-3 moves the reference's median offset from 4 to 10.5 steps
+    assert n["sync_sweep_text"].data == (
+        "Moving the threshold from $\\theta = 0.1$ to $0.001$ moves the reference's median offset from 4 "
+        "to 10 steps"
+    )
+    assert n["sync_sweep_span"] == "went from 4 to 10 steps over the sweep"
+    flat = rs._sweep_phrases({"sweep_lo": 0.1, "sweep_hi": 1e-6, "ref_sweep_lo": 40.0, "ref_sweep_hi": 40.0})
+    assert flat["sweep_span"] == "stayed at 40 steps over the whole sweep"
+    assert flat["sweep_text"].data.endswith("to $10^{-6}$ leaves the reference's median offset at 40 steps")
+
+
+def test_agreement_and_controls_read_for_every_count():
+    assert rs._agree_range(75.0, 100.0) == "for 75% to 100% of each network's inputs"
+    assert rs._agree_range(100.0, 100.0) == "for 100% of every network's inputs"
+    assert rs._agree_range(float("nan"), float("nan")).startswith("for no network")
+    assert rs._differs_sentence(["a", "b"], []) == "The reference differs from every one of them."
+    assert rs._differs_sentence([], ["a"]) == "The reference is not distinguishable from any of them."
+    assert rs._differs_sentence(["a"], ["b"]) == (
+        "The reference differs from: a; it is not distinguishable from: b."
+    )
+
+
+def test_the_transient_sentence_is_maths_in_the_prose(ds):
+    n = rs.transient_numbers(ds)
+    md, plain = n["sync_transient_md"].data, n["sync_transient_text"]
+    assert md.replace("$l_\\perp$", "l_perp").replace("$t_{\\mathrm{sync}}$", "t_sync").replace(
+        "$|l - l_\\perp| \\le \\tau = 5$", "|l - l_perp| <= tau = 5"
+    ).replace("$l$", "l") == plain
+    assert "$l_\\perp$ = 0 steps" in md  # l_perp is 0 for every input: the value, not "0 [0, 0]"
+
+
+def test_the_reduced_maps_small_numbers_are_maths():
+    n = rs.reduced_numbers(reduced())
+    assert n["red_one_step32_tex"].data == "$2 \\times 10^{-7}$"
+    assert n["red_one_step32_tex"].plain == "2.0e-07"
 
 
 def test_reduced_check_on_a_network(tokenizer, one_thread):

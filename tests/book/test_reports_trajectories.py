@@ -32,10 +32,15 @@ def test_long_run_numbers_by_hand(ds):
     assert numbers["long_authors_ref_censored"] and numbers["long_authors_ref"] == 10
     assert numbers["long_authors_ref_text"] == "no synchronisation within 10 steps"
     assert (numbers["long_authors_rand_min"], numbers["long_authors_rand_max"]) == (2, 3)
-    assert numbers["long_authors_rand_text"] == (
-        "it synchronises between step 2 and 3 in 2 of 2 within 10 steps"
-    )
+    assert numbers["long_authors_rand_text"] == "it synchronises in both networks, between steps 2 and 3"
     assert numbers["long_ref_censored"] == 3 and numbers["long_rand_censored"] == 0
+    # every input of the reference censored: its median is the horizon, a lower bound, and reads as one
+    assert numbers["long_ref_text"] == "more than 10 steps (all 3 censored at the horizon)"
+    assert numbers["long_rand_text"].startswith("2 steps (95% interval ")
+    assert numbers["long_rand_text"].endswith(
+        "from a bootstrap over networks, then inputs; none censored at the horizon; the networks' own "
+        "medians range from 2 to 3)"
+    )
     assert numbers["long_rand_median"] == 2.5 and numbers["long_ratio"] == pytest.approx(4.0)
     assert (numbers["long_seed_min"], numbers["long_seed_max"]) == (2, 3)
     # networks then inputs: every resample's ratio is 10 / (2, 2.5 or 3) > 1
@@ -134,3 +139,45 @@ def test_network_trajectories_runs_each_network_once_for_every_run(tmp_path, tok
     assert not np.allclose(runs["long"][labels[0]].token_spread, runs["long"][labels[1]].token_spread)
     ds = rt.by_network(runs["long"])
     assert list(ds.network.values) == labels and ds.token_spread.dims == ("network", "sample", "step")
+
+
+def test_where_the_random_networks_synchronise_reads_for_every_count():
+    authors, horizon = np.array([7, 7, 9]), 50
+    assert rt._authors_rand_text(authors, np.array([True] * 3), horizon) == (
+        "it synchronises in all 3 networks, between steps 7 and 9"
+    )
+    assert rt._authors_rand_text(authors[:2], np.array([True, True]), horizon) == (
+        "it synchronises in both networks, at step 7"
+    )
+    assert rt._authors_rand_text(authors, np.array([True, False, False]), horizon) == (
+        "it synchronises in 1 of 3 networks, at step 7; the others not within 50 steps"
+    )
+    assert rt._authors_rand_text(authors, np.array([False] * 3), horizon) == (
+        "it synchronises in none of the 3 within 50 steps"
+    )
+
+
+def test_the_spread_is_written_as_maths(ds):
+    numbers = rt.short_run_numbers(ds)
+    # sigma: 1 at t = 0, exp(-1) after 10 steps through the reference; exp(-20) and exp(-30) for the others,
+    # whose median is their mean, 1.03e-9
+    assert numbers["traj_ref_sigma_text"].data == "goes from $1$ at $t=0$ to $0.368$ after 10 steps"
+    assert numbers["traj_rand_sigma_text"].data == (
+        "$1.03 \\times 10^{-9}$ (median; the networks range from $9.36 \\times 10^{-14}$ to "
+        "$2.06 \\times 10^{-9}$)"
+    )
+    one = rt.short_run_numbers(ds.isel(network=[0, 1]))
+    assert one["traj_rand_sigma_text"].data == "$2.06 \\times 10^{-9}$"
+
+
+def test_the_basis_of_r3_says_whether_the_pair_synchronised(ds):
+    numbers = rt.long_run_numbers(ds, threshold=1e-2)
+    record = rt.target_r3(numbers, "offline", "albert-wikitext2")
+    assert rt.r3_basis(record, numbers).data == (
+        "the pair has not synchronised within the horizon: $t_{\\mathrm{sync}} > 10$ steps, short of the "
+        "claim's $10^4$"
+    )
+    synchronised = {**numbers, "long_authors_ref_censored": False, "long_authors_ref": 4}
+    basis = rt.r3_basis(rt.target_r3(synchronised, "offline", "albert-wikitext2"), synchronised)
+    assert basis.data == "the pair synchronises inside the horizon of 10 steps, at $t_{\\mathrm{sync}} = 4$"
+    assert basis.plain == "the pair synchronises inside the horizon of 10 steps, at t_sync = 4"

@@ -40,7 +40,7 @@ def effective_dimension(ds: xr.Dataset, horizon: int | None = None) -> plt.Figur
     draws = members(ds, REFERENCE) + members(ds, OTHER_INPUTS)
     others = members(ds, COMPARISON)
     steps = ds.step.values
-    fig, axes = plt.subplots(3, 1, figsize=(8, 8.4), sharex=True, gridspec_kw=dict(height_ratios=[2, 2, 1]))
+    fig, axes = plt.subplots(3, 1, figsize=(7.2, 8.4), sharex=True, gridspec_kw=dict(height_ratios=[2, 2, 1]))
     panels = (readable(ds), normalised(ds), readable(ds, "relative_variance"))
     for k, (ax, values) in enumerate(zip(axes, panels, strict=True)):
         if len(draws) > 1:
@@ -69,16 +69,16 @@ def effective_dimension(ds: xr.Dataset, horizon: int | None = None) -> plt.Figur
         if horizon is not None:
             ax.axvline(horizon, color="0.6", ls="--", lw=1)
     axes[0].axhline(
-        ds.attrs["n_samples"] - 1, color="0.6", ls=":", lw=1, label=f"M - 1 = {ds.attrs['n_samples'] - 1}"
+        ds.attrs["n_samples"] - 1, color="0.6", ls=":", lw=1, label=f"$M - 1$ = {ds.attrs['n_samples'] - 1}"
     )
     axes[0].set_ylabel("effective dimension ED(t)")
-    axes[0].legend(fontsize=7, ncol=2)
+    axes[0].legend(ncol=2)
     axes[1].axhline(1.0, color="0.6", ls=":", lw=1)
     axes[1].set_ylabel("ED(t) / ED(0)")
     axes[2].set_yscale("log")
     axes[2].set_ylabel(r"tr(C) / mean $\|x\|^2$")
-    axes[2].set_xlabel("step t")
-    axes[0].set_title(f"Effective dimension of M = {ds.attrs['n_samples']} inputs")
+    axes[2].set_xlabel("step $t$")
+    axes[0].set_title(f"effective dimension of $M$ = {ds.attrs['n_samples']} inputs")
     fig.tight_layout()
     return fig
 
@@ -95,15 +95,15 @@ def gap(ds: xr.Dataset, horizon: int, seed: int = 0) -> plt.Figure:
     )  # (seeds, steps)
     steps = window.step.values
     low, high = bootstrap_band(diff, np.mean, seed=seed)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
     for i, row in enumerate(diff):
         ax.plot(steps, row, color=RAND_COLOR, lw=0.5, alpha=0.5, label="each random seed" if i == 0 else None)
     shade(ax, steps, low, high, "k", 0.2, "95% bootstrap interval (seeds)")
     ax.plot(steps, np.nanmean(diff, 0), color="k", lw=2, label="mean over seeds")
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xlabel("step t")
-    ax.set_ylabel("ED(t)/ED(0): reference - random")
-    ax.set_title(f"{ref} minus each random network, t <= {horizon}")
-    ax.legend(fontsize=7)
+    ax.set_xlabel("step $t$")
+    ax.set_ylabel("ED(t)/ED(0): reference − random")
+    ax.set_title(f"{ref} minus each random network, $t \\leq$ {horizon}")
+    ax.legend()
     fig.tight_layout()
     return fig

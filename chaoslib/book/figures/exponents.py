@@ -13,15 +13,17 @@ import xarray as xr
 
 from chaoslib.book.figures.bands import shade
 from chaoslib.book.reports.exponents import COMPARISON, CONTROL, REFERENCE, finite, split_roles
+from chaoslib.book.reports.phrasing import bracketed
 from chaoslib.stats import bootstrap_band, bootstrap_interval
 
 REF_COLOR, RAND_COLOR, CONTROL_COLOR = "C0", "C1", "C2"
 PROTOCOL_COLORS = {0: "#c0392b", 1: "#1f5fa8"}  # red: the authors' protocol; blue: this edition's
-PROTOCOL_LABELS = {0: "perturb x(0) (authors)", 1: "perturb x(1) (this edition)"}
+PROTOCOL_LABELS = {0: "perturb $x(0)$ (authors)", 1: "perturb $x(1)$ (this edition)"}
 
 
 def _protocol(ds: xr.Dataset) -> str:
-    return PROTOCOL_LABELS.get(int(ds.attrs.get("perturb_at", 0)), f"perturb x({ds.attrs.get('perturb_at')})")
+    at = ds.attrs.get("perturb_at", 0)
+    return PROTOCOL_LABELS.get(int(at), f"perturb $x({at})$")
 
 
 # figures ------------------------------------------------------------------------------------------
@@ -30,7 +32,7 @@ def local_exponents(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     comparison network's mean (thin), their mean over seeds (thick) and its range over seeds (band)."""
     ref, others = split_roles(ds)
     steps = ds.window_end.values
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
     lam_ref = ds.exponent.sel(network=ref).values
     low, high = bootstrap_band(lam_ref, np.mean, seed=seed)
     shade(ax, steps, low, high, REF_COLOR, 0.25, "95% bootstrap interval (inputs)")
@@ -50,12 +52,10 @@ def local_exponents(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
         shade(ax, steps, per_seed.min(0), per_seed.max(0), RAND_COLOR, 0.15, label)
         ax.plot(steps, per_seed.mean(0), color=RAND_COLOR, lw=2, label="random: mean over seeds")
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xlabel(f"step t (end of each window of tau = {ds.attrs['tau']})")
+    ax.set_xlabel(rf"step $t$ (end of each window of $\tau$ = {ds.attrs['tau']})")
     ax.set_ylabel(r"local exponent $\lambda_k$ per step")
-    ax.set_title(
-        f"Local Lyapunov exponents, eps = {ds.attrs['eps']:g}, {ds.sizes['sample']} inputs, {_protocol(ds)}"
-    )
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(rf"$\varepsilon$ = {ds.attrs['eps']:g}, {ds.sizes['sample']} inputs, {_protocol(ds)}")
+    ax.legend(ncol=2)
     fig.tight_layout()
     return fig
 
@@ -68,7 +68,7 @@ def chaos_lengths(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     columns += [(o, ds.chaos_length.sel(network=o).values) for o in others]
     if others:
         columns.append((f"{len(others)} random pooled", ds.chaos_length.sel(network=others).values.ravel()))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(columns) + 3), 4.2))
+    fig, ax = plt.subplots(figsize=(min(7.5, max(5.0, 0.45 * len(columns) + 2.5)), 4.2))
     for i, (_, values) in enumerate(columns):
         color = REF_COLOR if i == 0 else RAND_COLOR
         jitter = np.random.default_rng(i).uniform(-0.18, 0.18, values.size)
@@ -86,22 +86,38 @@ def chaos_lengths(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
             capsize=4,
             lw=1.5,
         )
-    ax.axhline(
-        ds.attrs["n_steps"], color="0.5", ls=":", lw=1, label=f"horizon T = {ds.attrs['n_steps']} (censored)"
-    )
+    horizon = ds.attrs["n_steps"]
+    if bool(ds.chaos_censored.any()):  # censored lengths sit on the horizon: draw it
+        ax.axhline(horizon, color="0.5", ls=":", lw=1, label=f"horizon $T$ = {horizon} (censored)")
+        ax.legend(loc="lower right")
+    else:  # the axis ends at the data, not at a horizon no length reaches
+        top = max(float(np.max(v)) for _, v in columns)
+        ax.set_ylim(-0.04 * max(top, 1), 1.08 * max(top, 1))
+        ax.text(0.99, 0.98, f"horizon $T$ = {horizon}: no length censored", transform=ax.transAxes,
+                ha="right", va="top")
+    names = [name for name, _ in columns]
+    stem = _common_model(names[: len(names) - bool(others)])
     ax.set_xticks(range(len(columns)))
-    ax.set_xticklabels([name for name, _ in columns], rotation=35, ha="right", fontsize=7)
+    ax.set_xticklabels([n[len(stem) + 1:] if stem and n.startswith(stem + " ") else n for n in names],
+                       rotation=35, ha="right")
+    ax.set_xlabel(f"network ({stem})" if stem else "network")
     ax.set_ylabel("chaos length (steps)")
-    ax.set_title(f"Chaos length per input ({_protocol(ds)}); bar: median with 95% bootstrap interval")
-    ax.legend(fontsize=7)
+    ax.set_title(_protocol(ds))
     fig.tight_layout()
     return fig
+
+
+def _common_model(labels: list[str]) -> str:
+    """The model name every network label starts with (``albert-wikitext2`` of ``albert-wikitext2 random tf
+    #1``), written once under the axis instead of under every tick; "" when they differ."""
+    first = {label.split(" ", 1)[0] for label in labels}
+    return first.pop() if len(first) == 1 and all(" " in label for label in labels) else ""
 
 
 def spectrum(ds: xr.Dataset) -> plt.Figure:
     """Left: top-k spectrum per network (mean over inputs; band: range over inputs). Right: the
     finite-time largest exponent per window (mean over inputs; band: range over inputs)."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.6, 3.8))
     for i, label in enumerate(ds.network.values):
         color = f"C{i}"
         lam = ds.exponent.sel(network=label).values  # (sample, index)
@@ -112,13 +128,13 @@ def spectrum(ds: xr.Dataset) -> plt.Figure:
         shade(ax2, ds.window_end, top.min(0), top.max(0), color, 0.2)
     for ax in (ax1, ax2):
         ax.axhline(0, color="0.3", lw=0.8)
-    ax1.set_xlabel("index i")
+    ax1.set_xlabel("index $i$")
     ax1.set_ylabel(r"$\lambda_i$ per step")
-    ax1.set_title(f"Top-{ds.attrs['k']} spectrum over {ds.attrs['n_steps']} steps")
-    ax2.set_xlabel("step t (end of window)")
+    ax1.set_title(f"top-{ds.attrs['k']} spectrum over {ds.attrs['n_steps']} steps")
+    ax2.set_xlabel("step $t$ (end of window)")
     ax2.set_ylabel(r"finite-time $\lambda_1$")
-    ax2.set_title(f"Largest finite-time exponent, windows of {ds.attrs['window']}")
-    ax1.legend(fontsize=7)
+    ax2.set_title(f"largest exponent, windows of {ds.attrs['window']}")
+    ax1.legend()
     fig.tight_layout()
     return fig
 
@@ -127,20 +143,20 @@ def eps_sensitivity(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     """Mean local exponent per window for each perturbation size eps, 95% bootstrap band over inputs
     (``ds`` from :func:`chaoslib.book.reports.exponents.eps_sensitivity`; the legend gives the rounding of the
     state relative to eps where ``ds`` records it, as ``chaoslib.dynamics.lyapunov.eps_sensitivity`` does)."""
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(7.2, 4))
     for i, e in enumerate(ds.eps.values):
         lam = ds.exponent.sel(eps=e).values
         low, high = bootstrap_band(lam, np.mean, seed=seed)
-        label = f"eps = {e:g}"
+        label = rf"$\varepsilon$ = {e:g}"
         if "resolution" in ds:
-            label += f" (rounding/eps = {float(ds.resolution.sel(eps=e).max()):.1e})"
+            label += rf" (rounding/$\varepsilon$ = {float(ds.resolution.sel(eps=e).max()):.1e})"
         ax.plot(ds.window_end, np.nanmean(finite(lam), 0), "o-", ms=3, color=f"C{i}", label=label)
         shade(ax, ds.window_end, low, high, f"C{i}", 0.2)
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xlabel("step t (end of window)")
+    ax.set_xlabel("step $t$ (end of window)")
     ax.set_ylabel(r"mean $\lambda_k$")
-    ax.set_title(f"Sensitivity to eps, {ds.sizes['sample']} inputs, {_protocol(ds)}; band: 95% bootstrap")
-    ax.legend(fontsize=8)
+    ax.set_title(f"{ds.sizes['sample']} inputs, {_protocol(ds)}; band: 95% bootstrap")
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -150,7 +166,7 @@ def protocols(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
     (right) under both protocols (``ds`` from :func:`chaoslib.book.reports.exponents.protocols`): each input
     (thin), the mean over inputs (thick) with its 95% bootstrap band, against the step at the end of each
     window."""
-    fig, axes = plt.subplots(1, ds.sizes["network"], figsize=(10, 4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, ds.sizes["network"], figsize=(7.6, 4.2), sharey=True, squeeze=False)
     for ax, label, role in zip(axes[0], ds.network.values, ds.role.values, strict=True):
         for at in ds.perturb_at.values:
             lam = finite(ds.exponent.sel(perturb_at=at, network=label).values)  # (sample, window)
@@ -170,36 +186,31 @@ def protocols(ds: xr.Dataset, seed: int = 0) -> plt.Figure:
                 label=f"{PROTOCOL_LABELS.get(int(at), at)}: mean, 95% band",
             )
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_title(
-            f"{'untrained (transformers init)' if role == 'untrained' else 'random comparison'}:\n{label}",
-            fontsize=9,
-        )
-        ax.set_xlabel(f"step t (end of each window of tau = {ds.attrs['tau']})")
+        kind = "untrained (transformers init)" if role == "untrained" else "random comparison"
+        ax.set_title(f"{kind}:\n{label}")
+        ax.set_xlabel(rf"step $t$ (window end, $\tau$ = {ds.attrs['tau']})")
     axes[0, 0].set_ylabel(r"local exponent $\lambda_k$ per step")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle(
-        f"Where the perturbation starts, {ds.sizes['sample']} inputs (thin: each input)", fontsize=10
-    )
+    axes[0, 0].legend()
+    fig.suptitle(f"{ds.sizes['sample']} inputs (thin: each input)")
     fig.tight_layout()
     return fig
 
 
 def _interval_label(value: float, low: float, high: float, digits: str) -> str:
-    if np.isnan(low):
-        return f"{value:{digits}}"
-    return f"{value:{digits}} [{low:{digits}}, {high:{digits}}]"
+    """``0.05 [0.04, 0.06]``; the value alone without an interval or where the interval has no spread."""
+    return bracketed(value, low, high, digits)
 
 
 def controls(table: xr.Dataset) -> plt.Figure:
     """The reference, its control networks and the comparison networks (``table`` from
-    :func:`chaoslib.book.reports.exponents.control_table`): mean lambda_0 (left) and median chaos length
-    (right), each with its 95% interval, the numbers written beside; a filled marker where the paired 95%
+    :func:`chaoslib.book.reports.exponents.control_table`): mean lambda_0 (top) and median chaos length
+    (bottom), each with its 95% interval, the numbers written beside; a filled marker where the paired 95%
     interval of the difference from the reference excludes 0, an open one where it does not."""
     names = [str(n) for n in table.row.values]
     roles = [str(r) for r in table.role.values]
     colors = {REFERENCE: REF_COLOR, CONTROL: CONTROL_COLOR, COMPARISON: RAND_COLOR}
     y = np.arange(len(names))[::-1]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(names) + 1.8), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(7.0, 0.8 * len(names) + 2.4), sharey=True)
     panels = (
         ("lambda0", r"mean $\lambda_0$ per step", ".3g"),
         ("median", "median chaos length (steps)", ".0f"),
@@ -223,10 +234,8 @@ def controls(table: xr.Dataset) -> plt.Figure:
             text = _interval_label(r[q], r[f"{q}_low"], r[f"{q}_high"], digits) + (
                 "  differs" if differs else ""
             )
-            ax.annotate(text, (1.02, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7)
-        ax.annotate(
-            "value [95% CI]", (1.02, 1.0), xycoords="axes fraction", va="bottom", fontsize=7, style="italic"
-        )
+            ax.annotate(text, (1.02, yi), xycoords=("axes fraction", "data"), va="center")
+        ax.annotate("value [95% CI]", (1.02, 1.0), xycoords="axes fraction", va="bottom", style="italic")
         reference = float(table[q].sel(row=names[roles.index(REFERENCE)])) if REFERENCE in roles else None
         if reference is not None:
             ax.axvline(reference, color=REF_COLOR, lw=0.8, ls="--")
@@ -235,13 +244,9 @@ def controls(table: xr.Dataset) -> plt.Figure:
         else:
             ax.axvline(table.attrs["T"], color="0.5", lw=1, ls=":")
         ax.set_xlabel(xlabel)
-    axes[0].set_yticks(y)
-    axes[0].set_yticklabels(names, fontsize=8)
-    fig.suptitle(
-        f"Reference, control networks and random networks on the same {table.attrs['n_samples']} inputs\n"
-        'bars: 95% intervals; filled ("differs"): the paired 95% interval of the difference from the '
-        f"reference excludes 0; dotted: horizon T = {table.attrs['T']}",
-        fontsize=9,
-    )
-    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    for ax in axes:
+        ax.set_yticks(y)
+        ax.set_yticklabels([name.replace(", ", ",\n") for name in names])
+    fig.suptitle(f"the same {table.attrs['n_samples']} inputs; dotted: horizon $T$ = {table.attrs['T']}")
+    fig.tight_layout()
     return fig

@@ -45,7 +45,6 @@ def _chaos_marks(ax, ds: xr.Dataset, nets: list[str], color: str, name: str) -> 
             xycoords="axes fraction",
             ha="right",
             color=color,
-            fontsize=8,
         )
 
 
@@ -59,7 +58,7 @@ def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
     depths = part.depth.values
     many = len(depths) > 12
     style = dict(lw=1.6) if many else dict(lw=1.6, marker="o", ms=4)
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
     for net in networks_of(part, "reference"):
         s = part.sel(network=net)
         shade(ax, depths, s.score_low, s.score_high, PRE_COLOR, 0.25, "95% bootstrap interval (dev rows)")
@@ -83,10 +82,11 @@ def score_by_depth(ds: xr.Dataset, arm: str = "frozen") -> plt.Figure:
     _chaos_marks(ax, ds, networks_of(ds, "reference"), PRE_COLOR, "reference")
     _chaos_marks(ax, ds, rand, RAND_COLOR, "random (median over seeds)")
     ax.axhline(0.0, color="0.5", lw=0.6)
-    ax.set_xlabel("depth d (applications of the shared layer)")
+    ax.set_xlabel("depth $d$ (applications of the shared layer)")
     ax.set_ylabel(_metric_label(ds))
     ax.set_title(f"{arm} encoder: {ds.attrs['n_train']} train / {ds.attrs['n_dev']} dev rows")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(loc="best")
+    fig.tight_layout()
     return fig
 
 
@@ -98,7 +98,7 @@ def arms_compared(ds: xr.Dataset) -> plt.Figure:
         raise ChaoslibError("the result has no trained arm; run trained_depths first.")
     depths = ds.depth.values[ds.score.sel(arm="trained").notnull().any("network").values]
     kinds = [k for k in ("reference", "comparison") if networks_of(ds, k)]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 4.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.8 * len(kinds), 4.0), sharey=True, squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         nets = networks_of(ds, kind)
         for k, arm in enumerate(("frozen", "trained")):
@@ -117,9 +117,10 @@ def arms_compared(ds: xr.Dataset) -> plt.Figure:
                     label=f"{arm} encoder" if j == 0 else None,
                 )
         ax.set_xticks(np.arange(len(depths)), [str(d) for d in depths])
-        ax.set_xlabel("depth d")
-        ax.set_title(f"{kind}: {', '.join(nets) if len(nets) == 1 else f'{len(nets)} seeds'}", fontsize=9)
+        ax.set_xlabel("depth $d$")
+        ax.set_title(f"{kind}: {', '.join(nets) if len(nets) == 1 else f'{len(nets)} seeds'}")
         ax.axhline(0.0, color="0.5", lw=0.6)
     axes[0, 0].set_ylabel(_metric_label(ds))
-    axes[0, -1].legend(fontsize=8)
+    axes[0, -1].legend()
+    fig.tight_layout()
     return fig

@@ -45,18 +45,24 @@ def _depth_mark(ax, ds: xr.Dataset) -> None:
 
 
 def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
-    """One panel per mode: masked-token accuracy against depth, the reference vs the random encoders, the
-    baseline beside.
+    """One panel per mode, two panels a row: masked-token accuracy against depth, the reference vs the random
+    encoders, the baseline beside; one legend above the panels.
 
     Line order in each panel: the reference (if any), the random seeds' mean (if any), then each seed.
     """
     modes = _modes(ds)
     if not modes:
         raise ChaoslibError("the summary holds no accuracy; run mlm_by_depth and mlm_summary first.")
-    fig, axes = plt.subplots(1, len(modes), figsize=(3.6 * len(modes) + 0.6, 3.9), sharey=True, squeeze=False)
+    ncols = min(2, len(modes))  # two panels a row: each wide enough to read at the page's width
+    nrows = -(-len(modes) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows + 0.4), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax in grid.flat[len(modes):]:
+        fig.delaxes(ax)  # an odd number of read-outs leaves one cell empty
+    axes = grid.flat[: len(modes)]
     depth = ds.depth.values
     pre, rnd = encoders_of(ds, "reference"), encoders_of(ds, "comparison")
-    for ax, mode in zip(axes[0], modes, strict=True):
+    for ax, mode in zip(axes, modes, strict=True):
         sel = ds.sel(mode=mode)
         for enc in pre:
             a = sel.sel(encoder=enc)
@@ -81,10 +87,17 @@ def accuracy_by_depth(ds: xr.Dataset) -> plt.Figure:
         ax.axhline(base, color=BASE_COLOR, lw=1, ls="--", label="majority token")
         ax.axhspan(float(ds.majority_low), float(ds.majority_high), color=BASE_COLOR, alpha=0.15, lw=0)
         _depth_mark(ax, ds)
-        ax.set_title(PANEL_TITLES[mode], fontsize=8)
-        ax.set_xlabel("depth d (layer applications)")
-    axes[0, 0].set_ylabel("accuracy on masked tokens (block mean)")
-    axes[0, 0].legend(fontsize=7, loc="best")
+        ax.set_title(PANEL_TITLES[mode])
+    for i, ax in enumerate(axes):
+        if i % ncols == 0:
+            ax.set_ylabel("masked-token accuracy")
+        if i + ncols >= len(modes):  # the lowest panel of its column
+            ax.set_xlabel("depth $d$ (layer applications)")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    handles, labels = axes[0].get_legend_handles_labels()
+    wide = sum(len(label) for label in labels) > 70  # long network names: two legend columns, not four
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(2 if wide else 4,
+                                                                                       len(labels)))
     fig.tight_layout()
     return fig
 
@@ -110,9 +123,9 @@ def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
         shade(ax, depth, c.low, c.high, f"C{i + 2}", 0.2)
     ax.axhline(0.0, color="k", lw=0.8)
     _depth_mark(ax, cmp)
-    ax.set_xlabel("depth d (layer applications)")
-    ax.set_ylabel("accuracy: reference - random")
-    ax.legend(fontsize=7, loc="best")
+    ax.set_xlabel("depth $d$ (layer applications)")
+    ax.set_ylabel("accuracy: reference − random")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
     fig.tight_layout()
     return fig
 
@@ -120,7 +133,7 @@ def difference_by_depth(cmp: xr.Dataset) -> plt.Figure:
 def perplexity_by_depth(ds: xr.Dataset) -> plt.Figure:
     """Perplexity on the masked test tokens against depth (log scale), one line per (encoder, mode);
     the unigram baseline dashed. Lines in the order of ``ds.encoder`` x modes run."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
     styles = dict(
         zip(("trained", "reinit", "reinit_untied", "untrained"), ("-", "--", "-.", ":"), strict=True)
     )
@@ -134,9 +147,17 @@ def perplexity_by_depth(ds: xr.Dataset) -> plt.Figure:
             ax.semilogy(ds.depth.values, ppl, color=color, ls=styles[mode], lw=lw, label=f"{enc}, {mode}")
     ax.axhline(float(ds.unigram_perplexity), color=BASE_COLOR, ls="--", lw=1, label="unigram model")
     _depth_mark(ax, ds)
-    ax.set_xlabel("depth d (layer applications)")
+    ax.set_xlabel("depth $d$ (layer applications)")
     ax.set_ylabel("perplexity on masked tokens")
-    ax.legend(fontsize=6, loc="best", ncol=2)
+    # one legend entry per colour (encoder kind) and per line style (read-out), not per line
+    from matplotlib.lines import Line2D
+
+    ran = _modes(ds)
+    handles = [Line2D([], [], color=PRE_COLOR, lw=1.5, label="network under test"),
+               Line2D([], [], color=RAND_COLOR, lw=0.8, label="random encoders")]
+    handles += [Line2D([], [], color="0.2", ls=styles[m], lw=1.2, label=PANEL_TITLES[m]) for m in ran]
+    handles.append(Line2D([], [], color=BASE_COLOR, ls="--", lw=1, label="unigram model"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     fig.tight_layout()
     return fig
 

@@ -55,7 +55,7 @@ def nmse_heatmaps(ds: xr.Dataset, networks: Sequence[str] | None = None, metric:
         raise ChaoslibError("no finite window score of length >= min_length in the result.")
     norm = LogNorm(vmin=finite.min(), vmax=finite.max())
     fig, axes = plt.subplots(
-        1, len(chosen), figsize=(5.2 * len(chosen) + 1, 4.4), squeeze=False, layout="constrained"
+        1, len(chosen), figsize=(3.4 * len(chosen) + 0.8, 3.6), squeeze=False, layout="constrained"
     )
     for ax, network in zip(axes[0], chosen, strict=True):
         values = shown.sel(network=network)
@@ -70,23 +70,23 @@ def nmse_heatmaps(ds: xr.Dataset, networks: Sequence[str] | None = None, metric:
             color="red",
             mec="white",
             ls="none",
-            label=f"best: start {best[0]}, L {best[1]}",
+            label=f"best: start {best[0]}, $L$ = {best[1]}",
         )
         ax.set_xlabel("window start (step)")
-        ax.set_ylabel("window length L (steps)")
-        ax.set_title(network, fontsize=10)
-        ax.legend(loc="upper right", fontsize=7)
+        ax.set_ylabel("window length $L$ (steps)")
+        ax.set_title(network)
+        ax.legend(loc="upper right")
     fig.colorbar(mesh, ax=axes[0].tolist(), label=f"{METRIC_LABELS[metric]} (log)")
     return fig
 
 
 def nmse_by_length(ds: xr.Dataset, metric: str = "pair") -> plt.Figure:
-    """Left: each network's best dev NMSE per window length (minimum over starts) and the
+    """Top: each network's best dev NMSE per window length (minimum over starts) and the
     score-blind level; windows shorter than min_length (dotted line) are not searched.
-    Right: the best window's NMSE per network with its bootstrap interval over dev pairs."""
+    Bottom: the best window's NMSE per network with its bootstrap interval over dev pairs."""
     grid = _grid(ds, metric)
     fig, (ax, ax2) = plt.subplots(
-        1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.4, 1]}, layout="constrained"
+        2, 1, figsize=(7.0, 7.2), gridspec_kw={"height_ratios": [1.4, 1]}, layout="constrained"
     )
     for network in ds.network.values:
         ref = network == ds.attrs["reference"]
@@ -101,10 +101,10 @@ def nmse_by_length(ds: xr.Dataset, metric: str = "pair") -> plt.Figure:
     ax.plot(grid.length, ds[f"blind_{metric}_nmse"].values, color="0.35", ls="--", label="score-blind level")
     ax.axvline(ds.attrs["min_length"], color="0.5", ls=":", lw=1)
     ax.set_yscale("log")
-    ax.set_xlabel("window length L (steps)")
+    ax.set_xlabel("window length $L$ (steps)")
     ax.set_ylabel(METRIC_LABELS[metric])
-    ax.set_title("Best start for each window length")
-    ax.legend(fontsize=7)
+    ax.set_title("best start for each window length")
+    ax.legend()
     # the best window of each network, with the interval over dev pairs (the authors' score only:
     # it is a mean over pairs, so pairs can be resampled)
     x = np.arange(ds.sizes["network"])
@@ -112,13 +112,12 @@ def nmse_by_length(ds: xr.Dataset, metric: str = "pair") -> plt.Figure:
     yerr = np.vstack([best - ds.best_low.values, ds.best_high.values - best])
     for i, network in enumerate(ds.network.values):
         ax2.errorbar(x[i], best[i], yerr=yerr[:, i : i + 1], fmt="o", color=_color(ds, network), capsize=4)
-    ax2.set_xticks(x, [str(n) for n in ds.network.values], rotation=20, ha="right", fontsize=8)
+    ax2.set_xticks(x, [str(n) for n in ds.network.values], rotation=20, ha="right")
     ax2.set_ylabel(METRIC_LABELS["pair"])
     conf = ds.attrs.get("confidence", 0.95)
     ax2.set_title(
-        f"Best window (L >= {ds.attrs['min_length']}), {conf:.0%} bootstrap interval over dev pairs"
+        f"best window ($L \\geq$ {ds.attrs['min_length']}), {conf:.0%} bootstrap interval over dev pairs"
     )
-    ax2.title.set_fontsize(9)
     return fig
 
 
@@ -130,7 +129,7 @@ def drawings(ds: xr.Dataset, networks: Sequence[str] | None = None) -> plt.Figur
     fig, axes = plt.subplots(
         len(chosen),
         n_shown,
-        figsize=(1.9 * n_shown + 0.6, 2.2 * len(chosen) + 0.4),
+        figsize=(min(7.6, 1.25 * n_shown + 0.6), 1.7 * len(chosen) + 0.6),
         squeeze=False,
         layout="constrained",
     )
@@ -144,11 +143,10 @@ def drawings(ds: xr.Dataset, networks: Sequence[str] | None = None) -> plt.Figur
             ax.plot(drawn[keep, 0], drawn[keep, 1], color=_color(ds, network), lw=0.8)
             ax.scatter(drawn[keep, 0], drawn[keep, 1], c=np.arange(keep.sum()), cmap="plasma", s=6, zorder=3)
             err = float(ds.pair_errors.sel(network=network, pair=pair))
-            ax.set_title(
-                f"{ds.shown_group.values[k]}, s={float(ds.dev_score[pair]):.1f}\nNMSE {err:.2f}", fontsize=7
-            )
+            ax.set_title(f"{ds.shown_group.values[k]}, $s$ = {float(ds.dev_score[pair]):.1f}\nNMSE {err:.2f}",
+                         fontsize=9)
             ax.set_aspect("equal", "datalim")
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(str(network), fontsize=7)
+        row[0].set_ylabel(str(network).replace(" ", "\n", 1), fontsize=9)
     return fig

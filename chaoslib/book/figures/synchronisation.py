@@ -33,7 +33,7 @@ def token_spread(ds: xr.Dataset) -> plt.Figure:
     """sigma(t) per input, on a log axis: the reference (left) and every random network (right, one
     colour shade per seed); dashed: the median threshold theta of each panel."""
     ref, others = split_roles(ds)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.6), sharey=True, squeeze=False)
     steps = ds.step.values
     for ax, names, color, title in (
         (axes[0, 0], [ref], REF_COLOR, ref),
@@ -50,11 +50,11 @@ def token_spread(ds: xr.Dataset) -> plt.Figure:
                 lw=1,
                 label=r"median $\theta$",
             )
-            ax.legend(fontsize=8, loc="lower left")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("step t")
+            ax.legend(loc="lower left")
+        ax.set_title(title)
+        ax.set_xlabel("step $t$")
     axes[0, 0].set_ylabel(r"token spread $\sigma(t)$")
-    fig.suptitle(f"Token spread of {ds.sizes['sample']} inputs, N={ds.attrs.get('n_tokens', '?')}")
+    fig.suptitle(f"token spread of {ds.sizes['sample']} inputs, $N$ = {ds.attrs.get('n_tokens', '?')}")
     return fig
 
 
@@ -62,7 +62,7 @@ def offsets(ds: xr.Dataset) -> plt.Figure:
     """Left: histogram of t_sync, reference vs random networks pooled. Right: median t_sync against
     the threshold, one line per network (open markers: most inputs censored)."""
     ref, others = split_roles(ds)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.9))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.6, 3.6))
     bins = np.linspace(0, ds.attrs["n_steps"], 21)
     ax1.hist(ds.t_sync.sel(network=ref).values, bins=bins, alpha=0.6, color=REF_COLOR, label=ref)
     if others:
@@ -73,9 +73,9 @@ def offsets(ds: xr.Dataset) -> plt.Figure:
             color=RAND_COLOR,
             label=f"{len(others)} random networks (pooled)",
         )
-    ax1.set_xlabel(r"sync offset $t_{\mathrm{sync}}$ (censored at T)")
+    ax1.set_xlabel(r"sync offset $t_{\mathrm{sync}}$ (censored at $T$)")
     ax1.set_ylabel("inputs")
-    ax1.legend(fontsize=7)
+    ax1.legend()
     for n in [ref, *others]:
         median = np.median(ds.sweep_offset.sel(network=n).values, axis=1)
         most = ds.sweep_censored.sel(network=n).values.mean(axis=1) > 0.5
@@ -95,7 +95,7 @@ def offsets(ds: xr.Dataset) -> plt.Figure:
     ax2.set_xlabel(r"threshold $\theta$" + (r" / $\sigma(0)$" if ds.attrs["relative_threshold"] else ""))
     ax2.set_ylabel(r"median $t_{\mathrm{sync}}$")
     ax2.invert_xaxis()
-    ax2.legend(fontsize=7)
+    ax2.legend()
     return fig
 
 
@@ -108,7 +108,7 @@ def controls(ds: xr.Dataset, control_ds: xr.Dataset | None) -> plt.Figure:
     columns = [(ref, ds.isel(sample=slice(0, k)), REF_COLOR)] + [
         (n, control_ds, CONTROL_COLOR) for n in names
     ]
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.5 * len(columns) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(min(7.6, max(5.0, 1.1 * len(columns) + 1.5)), 4.2))
     for x, (name, source, color) in enumerate(columns):
         t = source.t_sync.sel(network=name).values
         censored = source.sync_censored.sel(network=name).values
@@ -118,9 +118,9 @@ def controls(ds: xr.Dataset, control_ds: xr.Dataset | None) -> plt.Figure:
         ax.hlines(np.median(t), x - 0.3, x + 0.3, color="k", lw=1.5)
     ax.set_yscale("log")
     ax.set_xticks(range(len(columns)))
-    ax.set_xticklabels([name.replace(", ", ",\n") for name, _, _ in columns], fontsize=7)
-    ax.set_ylabel(r"sync offset $t_{\mathrm{sync}}$ (open: censored at T)")
-    ax.set_title(f"reference and control networks on the same {k} inputs (bars: medians)", fontsize=9)
+    ax.set_xticklabels([name.replace(", ", ",\n") for name, _, _ in columns])
+    ax.set_ylabel(r"sync offset $t_{\mathrm{sync}}$ (open: censored at $T$)")
+    ax.set_title(f"reference and control networks on the same {k} inputs (bars: medians)")
     return fig
 
 
@@ -141,13 +141,13 @@ def transverse_vs_full(ds: xr.Dataset) -> plt.Figure:
     networks, their inputs pooled."""
     ref, others = split_roles(ds)
     start = ds.window_end.values - int(ds.attrs["tau"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.6), sharey=True, squeeze=False)
     for ax, names, color, title in (
         (axes[0, 0], [ref], REF_COLOR, ref),
         (axes[0, 1], others, RAND_COLOR, f"{len(others)} random networks (inputs pooled)"),
     ):
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
         ax.set_xlabel("first step of the window")
         if not names:
             continue
@@ -172,7 +172,7 @@ def transverse_vs_full(ds: xr.Dataset) -> plt.Figure:
             ls="--",
             label=r"transverse $\lambda_{\perp,k}$: median",
         )
-        ax.legend(fontsize=7)
+        ax.legend()
     axes[0, 0].set_ylabel("growth rate per step")
     return fig
 
@@ -218,16 +218,16 @@ def offset_vs_chaos_length(ds: xr.Dataset) -> plt.Figure:
     ax.fill_between(line, line - tau, line + tau, color="0.85", zorder=0, label=rf"$\pm\tau$ = {tau}")
     ax.set_xlim(-0.02 * top, 1.02 * top)
     ax.set_ylim(-0.02 * top, 1.02 * top)
-    ax.set_xlabel(f"chaos length l (steps; censored at T={horizon})")
+    ax.set_xlabel(f"chaos length $l$ (steps; censored at $T$ = {horizon})")
     ax.set_ylabel(r"transverse transient $l_\perp$, sync offset $t_{\mathrm{sync}}$")
-    ax.legend(fontsize=7)
+    ax.legend()
     return fig
 
 
 def reduced_map(ds: xr.Dataset) -> plt.Figure:
     """Median over states of ||full - lifted R|| / ||full|| by step from an exactly synchronised state,
     per dtype, with the range over states as a band."""
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     steps = ds.step.values[1:]
     for i, name in enumerate(ds.dtype.values):
         error = ds.relative_error.sel(dtype=name).values[:, 1:]
@@ -237,5 +237,5 @@ def reduced_map(ds: xr.Dataset) -> plt.Figure:
         )
     ax.set_xlabel("steps from the synchronised state")
     ax.set_ylabel(r"$\|x_{full} - \mathrm{lift}(y_R)\| / \|x_{full}\|$")
-    ax.legend(fontsize=7)
+    ax.legend()
     return fig

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 LABELS = {
-    "lambda0": r"first-window exponent $\lambda_0$ (x(1) perturbed)",
+    "lambda0": r"$\lambda_0$ ($x(1)$ perturbed)",
     "chaos_length": "chaos length (median, steps)",
     "t_sync": r"$t_\mathrm{sync}$ (median, steps)",
     "ed_peak": "peak effective dimension",
@@ -23,7 +23,8 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
     panels: title -> (per-network values with coords ``depth`` and ``seed``, {quantity: Trend}); a Trend with a
     fitted law adds the law as a line over L = 2..24 with the 95% band of its value at L = 24 marked at 24.
     """
-    fig, axes = plt.subplots(len(quantities), len(panels), figsize=(4.2 * len(panels), 2.8 * len(quantities)),
+    fig, axes = plt.subplots(len(quantities), len(panels), figsize=(min(7.6, 3.6 * len(panels) + 0.6),
+                                                                    2.6 * len(quantities)),
                              squeeze=False, sharex=True)
     for column, (title, (values, trends)) in enumerate(panels.items()):
         for row, quantity in enumerate(quantities):
@@ -39,17 +40,17 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
                         label=f"fit: L^{law.exponent:.2f}")
                 ax.errorbar([24], [law.at_paper_depth], yerr=[[law.at_paper_depth - law.at_paper_depth_interval[0]],
                             [law.at_paper_depth_interval[1] - law.at_paper_depth]], fmt="s", color="C1", capsize=3,
-                            label="extrapolated to L = 24")
+                            label="extrapolated to $L$ = 24")
             ax.set_xscale("log", base=2)
             ax.set_xticks([2, 4, 8, 16, 24], labels=["2", "4", "8", "16", "24"])
             if row == 0:
-                ax.set_title(title, fontsize=10)
+                ax.set_title(title)
             if column == 0:
-                ax.set_ylabel(LABELS.get(quantity, quantity), fontsize=8)
+                ax.set_ylabel(LABELS.get(quantity, quantity))
             if row == len(quantities) - 1:
-                ax.set_xlabel("L (layer applications in pretraining)")
+                ax.set_xlabel("$L$ (layer applications in pretraining)")
             if law is not None and law.exponent is not None:
-                ax.legend(fontsize=7)
+                ax.legend()
     fig.tight_layout()
     return fig
 
@@ -64,12 +65,12 @@ def mlm_by_depth(records: dict[str, xr.Dataset]) -> plt.Figure:
         trained = int(record.attrs["run_config"]["num_hidden_layers"])
         accuracy = record.mlm_accuracy_by_depth
         ax.plot(accuracy.mlm_depth, accuracy, color=colours[trained], lw=1.2,
-                label=f"L = {trained}" if trained not in labelled else None)
+                label=f"$L$ = {trained}" if trained not in labelled else None)
         ax.plot([trained], [float(accuracy.sel(mlm_depth=trained))], "o", color=colours[trained])
         labelled.add(trained)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("depth at which the network's own head reads (layer applications)")
     ax.set_ylabel("masked-token accuracy")
-    ax.legend(fontsize=8, title="trained with", title_fontsize=8)
+    ax.legend(title="trained with")
     fig.tight_layout()
     return fig

@@ -27,7 +27,7 @@ def unit_trajectories(ds: xr.Dataset, sample: int = 0) -> plt.Figure:
     names = [ref] + others[:1]
     units = ds.units_unit.values
     fig, axes = plt.subplots(
-        len(units), len(names), figsize=(5 * len(names), 1.8 * len(units) + 0.8), sharex=True, squeeze=False
+        len(units), len(names), figsize=(3.8 * len(names), 1.6 * len(units) + 0.9), sharex=True, squeeze=False
     )
     for col, name in enumerate(names):
         for row, unit in enumerate(units):
@@ -36,9 +36,12 @@ def unit_trajectories(ds: xr.Dataset, sample: int = 0) -> plt.Figure:
                 values = ds.units.sel(network=name, units_token=token, units_unit=unit).isel(sample=sample)
                 ax.plot(ds.step.values, values.values, lw=0.8, label=f"token {token}")
             ax.set_ylabel(f"unit {unit}")
-        axes[0, col].set_title(name, fontsize=9)
-        axes[-1, col].set_xlabel("step t")
-    axes[0, 0].legend(ncol=len(ds.units_token), fontsize=7, loc="upper right")
+        axes[0, col].set_title(name)
+        axes[-1, col].set_xlabel("step $t$")
+    # one legend for the whole figure, above the panels: no panel's curves hide behind it
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, ncol=len(ds.units_token), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout()
     return fig
 
 
@@ -49,7 +52,7 @@ def token_spread(ds: xr.Dataset, sample: int = 0) -> plt.Figure:
     ref, others = split_roles(ds)
     several = ds.sizes["sample"] > 1
     fig, axes = plt.subplots(
-        1, 2 if several else 1, figsize=(11 if several else 7, 4), sharey=True, squeeze=False
+        1, 2 if several else 1, figsize=(7.6 if several else 6.4, 3.8), sharey=True, squeeze=False
     )
     steps = ds.step.values
     ax = axes[0, 0]
@@ -69,9 +72,9 @@ def token_spread(ds: xr.Dataset, sample: int = 0) -> plt.Figure:
         lw=1.6,
         label=ref,
     )
-    ax.set_title("the authors' input" if sample == 0 else f"input {sample}", fontsize=9)
+    ax.set_title("the authors' input" if sample == 0 else f"input {sample}")
     ax.set_ylabel(r"token spread $\sigma(t)$")
-    ax.legend(fontsize=7)
+    ax.legend()
     if several:
         ax = axes[0, 1]
         spread = ds.token_spread.sel(network=ref).values
@@ -96,8 +99,9 @@ def token_spread(ds: xr.Dataset, sample: int = 0) -> plt.Figure:
                 alpha=0.8,
                 label="each random network: median" if i == 0 else None,
             )
-        ax.set_title(f"median over {ds.sizes['sample']} inputs", fontsize=9)
-        ax.legend(fontsize=7)
+        ax.set_title(f"median over {ds.sizes['sample']} inputs")
+        ax.legend()
     for ax in axes[0]:
-        ax.set_xlabel("step t")
+        ax.set_xlabel("step $t$")
+    fig.tight_layout()
     return fig

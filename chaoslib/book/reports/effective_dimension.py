@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from chaoslib.book.reports.phrasing import ranges_from, strip_verdict
 from chaoslib.book.reports.verdicts import THRESHOLD, network_rule, target_record
 from chaoslib.errors import ChaoslibError
 from chaoslib.stats import PermutationTest, bootstrap_interval, reference_vs_others
@@ -174,6 +175,10 @@ def r6_numbers(ds: xr.Dataset, horizon: int, seed: int = 0) -> dict:
         or "none",
     }
     out.update(_control_numbers(ds, summary, out, others))
+    out["ed_draws_horizon_text"] = _over_draws(out["ed_draws_horizon_min"], out["ed_draws_horizon_max"],
+                                               len(draws), ".1f")
+    out["ed_norm_draws_text"] = _over_draws(out["ed_norm_draws_min"], out["ed_norm_draws_max"], len(draws),
+                                            ".3g")
     if not others:
         return out
     rand = window.sel(network=others)
@@ -211,7 +216,34 @@ def r6_numbers(ds: xr.Dataset, horizon: int, seed: int = 0) -> dict:
         ed_test_n_networks=test.n_networks,
         ed_test_statistic=test.statistic,
     )
+    out.update(
+        ed_fraction_text=share_of_steps(out["ed_fraction_above"]),
+        ed_norm_fraction_text=share_of_steps(out["ed_norm_fraction_above"]),
+        ed_rand_horizon_seeds_text=(
+            "the seeds "
+            + ranges_from(out["ed_rand_horizon_min"], out["ed_rand_horizon_max"], ".1f", each="seed")
+        ),
+    )
     return out
+
+
+def _over_draws(low: float, high: float, n_draws: int, spec: str) -> str:
+    """The reference's spread over its input draws: ``the 4 input draws give 10.5 to 12.0``, or ``the same on
+    all 4 input draws`` when both ends print the same, or ``one input draw`` when there is only one."""
+    if n_draws < 2:
+        return "one input draw"
+    if format(low, spec) == format(high, spec):
+        return f"the same on all {n_draws} input draws"
+    return f"the {n_draws} input draws give {format(low, spec)} to {format(high, spec)}"
+
+
+def share_of_steps(fraction: float) -> str:
+    """A share of the steps in words: ``at 45% of the steps``, ``at none of the steps``, ``at every step``."""
+    if fraction == 0:
+        return "at none of the steps"
+    if fraction == 1:
+        return "at every step"
+    return f"at {fraction:.0%} of the steps"
 
 
 def _control_numbers(ds: xr.Dataset, summary: xr.Dataset, out: dict, others: list[str]) -> dict:
@@ -225,10 +257,10 @@ def _control_numbers(ds: xr.Dataset, summary: xr.Dataset, out: dict, others: lis
             for kind, label in controls.items()
         ) or "none run",
         "ed_control_labels": "; ".join(controls.values()),
-        "ed_differs_from": ", ".join(
+        "ed_differs_from": "; ".join(  # "; ": the hybrids' names hold commas
             kind for kind, label in controls.items()
             if _relation(float(summary.kept.sel(network=label)), low, high) in ("above", "below")
-        ) or "none",
+        ) or "none of them",
         "ed_hybrid_closer": "",
     }
     if EMBEDDINGS_HYBRID not in controls or LAYER_HYBRID not in controls or not others:
@@ -267,7 +299,7 @@ def r6_sentence(record: dict, numbers: dict) -> str:
     """Why R6's verdict is what it is, in words for the prose: the parts of the effect that failed, the test's
     p, or the reason it is not testable here."""
     if record["holds"] is None:
-        return record["reason"]
+        return strip_verdict(record["reason"])
     if "ed_test_p" not in numbers:
         return "no comparison networks"
     higher, stable = _parts(numbers)

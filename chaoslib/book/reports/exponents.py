@@ -27,6 +27,14 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from chaoslib.book.reports.phrasing import (
+    MarkdownText,
+    censored_share,
+    count_of,
+    interval,
+    lie_between,
+    ranges_from,
+)
 from chaoslib.book.reports.verdicts import network_rule, target_record
 from chaoslib.dynamics.lyapunov import PerturbationResolutionWarning
 from chaoslib.errors import ChaoslibError
@@ -111,6 +119,22 @@ def finite(values: np.ndarray) -> np.ndarray:
 
 def protocol_text(perturb_at: int) -> str:
     return PROTOCOLS.get(int(perturb_at), f"perturb x({int(perturb_at)})")
+
+
+def protocol_markdown(perturb_at: int) -> MarkdownText:
+    """The protocol for the prose, its states as maths: ``perturb $x(1)$, one step after ...``."""
+    plain = protocol_text(perturb_at)
+    at = int(perturb_at)
+    return MarkdownText(plain.replace(f"x({at})", f"$x({at})$"), plain)
+
+
+def sign_change_phrase(window_end: int, last_step: int) -> str:
+    """Where a mean exponent turns non-positive, as the predicate of a sentence: ``is first non-positive in
+    the window ending at step 40``, or ``stays positive in every window up to step 500`` (``window_end``
+    -1)."""
+    if window_end < 0:
+        return f"stays positive in every window up to step {last_step}"
+    return f"is first non-positive in the window ending at step {window_end}"
 
 
 def _inputs_of(ch, ds: xr.Dataset, n_samples: int | None = None):
@@ -326,18 +350,16 @@ def r2_effect(reference_median: float, comparison_medians: np.ndarray, ratio: fl
 def effect_text(effect: bool, n_below: int, n_comparison: int, ratio: float) -> str:
     """Why R2's effect is present or not, in words: how many comparison networks' medians lie below the
     reference's, and the ratio of medians against :data:`RATIO_THRESHOLD`."""
-    below = f"the reference's median lies above {n_below} of the {n_comparison} random networks' medians"
+    which = count_of(n_below, n_comparison, "random network's median", "random networks' medians")
+    below = f"the reference's median lies above {which}"
     if effect:
-        return (
-            f"yes: {below} (all of them) and "
-            f"the ratio of medians, {ratio:.3g}, is at least {RATIO_THRESHOLD:g}"
-        )
+        return f"yes: {below} and the ratio of medians, {ratio:.3g}, is at least {RATIO_THRESHOLD:g}"
     if not np.isfinite(ratio):
         return (
             f"no: {below}, but the random networks' pooled median is 0, so the ratio of medians is not "
             "defined, which the rule counts as no evidence"
         )
-    reasons = [] if n_below == n_comparison else [f"{below}, not all"]
+    reasons = [] if n_below == n_comparison else [f"{below}" + (", not all" if n_below else "")]
     if ratio < RATIO_THRESHOLD:
         reasons.append(f"the ratio of medians, {ratio:.3g}, is below {RATIO_THRESHOLD:g}")
     return "no: " + "; ".join(reasons)
@@ -366,19 +388,27 @@ def comparison_numbers(ds: xr.Dataset, seed: int = 0, prefix: str = "exp_") -> d
         "n_samples": ds.sizes["sample"],
         "perturb_at": perturb_at,
         "protocol": protocol_text(perturb_at),
+        "protocol_md": protocol_markdown(perturb_at),
         "ref_lambda0": float(np.nanmean(lam0_ref)),
     }
     out["ref_lambda0_low"], out["ref_lambda0_high"] = _interval(lam0_ref, np.mean, seed)
     window_end = ds.window_end.values
     ref_mean = np.nanmean(finite(ds.exponent.sel(network=ref).values), axis=0)  # (windows,)
     out["ref_sign_change"], out["ref_sign_change_text"] = _first_nonpositive(ref_mean, window_end)
+    out["ref_sign_change_phrase"] = sign_change_phrase(out["ref_sign_change"], int(window_end[-1]))
     out["ref_window_max"] = float(np.nanmax(ref_mean))
     out["ref_window_min"] = float(np.nanmin(ref_mean))
+    out["ref_window_text"] = lie_between(out["ref_window_min"], out["ref_window_max"])
     lengths_ref = ds.chaos_length.sel(network=ref).values
     out["median_ref"] = float(np.median(lengths_ref))
     out["median_ref_low"], out["median_ref_high"] = _interval(lengths_ref, np.median, seed)
+    out["median_ref_text"] = (
+        f"{out['median_ref']:.0f} steps for {ref} ("
+        f"{interval(out['median_ref_low'], out['median_ref_high'], '.0f', 'its inputs')})"
+    )
     out["censored_ref"] = float(np.mean(ds.chaos_censored.sel(network=ref).values))
     if not others:
+        out["censored_text"] = censored_share({"the reference's": out["censored_ref"]})
         return {prefix + k: v for k, v in out.items()}
     per_seed = _mean_over_networks(ds, others)  # (networks, windows)
     seed_mean = per_seed.mean(0)
@@ -418,7 +448,33 @@ def comparison_numbers(ds: xr.Dataset, seed: int = 0, prefix: str = "exp_") -> d
     )
     out["median_rand_low"], out["median_rand_high"] = _network_interval(lengths_rand, np.median, seed)
     out["effect_text"] = effect_text(out["effect"], out["n_below"], len(others), ratio)
+    out.update(_comparison_phrases(out, len(others), int(window_end[-1])))
     return {prefix + k: v for k, v in out.items()}
+
+
+def _comparison_phrases(n: dict, n_random: int, last_step: int) -> dict:
+    """The phrases of :func:`comparison_numbers` that must read for every value (equal ends, zero counts)."""
+    below = count_of(n["n_below"], n_random, "network")
+    verb = "lies" if n["n_below"] == 1 or n_random == 1 else "lie"
+    return {
+        "rand_sign_change_phrase": sign_change_phrase(n["rand_sign_change"], last_step),
+        "rand_lambda0_range_text": (
+            "the networks' own values "
+            + ranges_from(n["rand_lambda0_min"], n["rand_lambda0_max"], each="network")
+            if n_random > 1 else "one network"
+        ),
+        "seed_median_text": (
+            f"{ranges_from(n['seed_median_min'], n['seed_median_max'], '.0f', 'steps', each='network')} "
+            f"({below} {verb} below the reference's)"
+        ),
+        "median_rand_text": (
+            f"{n['median_rand']:.0f} "
+            f"({interval(n['median_rand_low'], n['median_rand_high'], '.0f', 'networks, then inputs')})"
+        ),
+        "censored_text": censored_share(
+            {"the reference's": n["censored_ref"], "the random networks'": n["censored_rand"]}
+        ),
+    }
 
 
 def other_protocol_numbers(
@@ -436,6 +492,7 @@ def other_protocol_numbers(
     out = {
         "perturb_at": at,
         "protocol": protocol_text(at),
+        "protocol_md": protocol_markdown(at),
         "lambda0": float(np.nanmean(lam_other)),
         "n_windows": int(other.sizes["window"]),
     }
@@ -473,6 +530,7 @@ def protocol_numbers(ds: xr.Dataset, seed: int = 0, prefix: str = "exp_art_") ->
             means = np.nanmean(lam, axis=0)
             out[f"{key}_max"], out[f"{key}_min"] = float(np.nanmax(means)), float(np.nanmin(means))
             out[f"{key}_later_max"] = float(np.nanmax(means[1:])) if means.size > 1 else float("nan")
+            out[f"{key}_window_text"] = lie_between(out[f"{key}_min"], out[f"{key}_max"])
     return {prefix + k: v for k, v in out.items()}
 
 
@@ -798,8 +856,19 @@ def spectrum_numbers(ds: xr.Dataset) -> dict:
         "exp_spec_lambda1_max": float(lam[:, 0].max()),
         "exp_spec_lambdak": float(lam[:, -1].mean()),
         "exp_spec_positive": int((lam.mean(0) > 0).sum()),
+        "exp_spec_positive_text": _positive_text(int((lam.mean(0) > 0).sum()), int(ds.attrs["k"])),
         "exp_ky": ky_text,
     }
+
+
+def _positive_text(count: int, k: int) -> str:
+    """How many of the top ``k`` exponents are positive on average, as a clause: ``none of the top 8 is
+    positive``, ``all 8 of the top 8 are positive``, ``3 of the top 8 are positive``."""
+    if count == 0:
+        return f"none of the top {k} is positive"
+    if count == k:
+        return f"all of the top {k} are positive"
+    return f"{count} of the top {k} {'is' if count == 1 else 'are'} positive"
 
 
 def sensitivity_numbers(ds: xr.Dataset) -> dict:
@@ -815,4 +884,23 @@ def sensitivity_numbers(ds: xr.Dataset) -> dict:
         "exp_sens_median_max": float(medians.max()),
         "exp_sens_samples": int(ds.sizes["sample"]),
         "exp_sens_protocol": protocol_text(int(ds.attrs.get("perturb_at", 0))),
+        "exp_sens_protocol_md": protocol_markdown(int(ds.attrs.get("perturb_at", 0))),
+        "exp_sens_eps_md": MarkdownText(
+            "$\\varepsilon \\in \\{" + ", ".join(f"{e:g}" for e in ds.eps.values) + "\\}$",
+            "eps in {" + ", ".join(f"{e:g}" for e in ds.eps.values) + "}",
+        ),
+        "exp_sens_text": MarkdownText(*(
+            f"the mean first-window exponent {over_eps(lam0_by_eps.min(), lam0_by_eps.max(), '.3g', '', md)} "
+            f"and the median chaos length {over_eps(medians.min(), medians.max(), '.0f', 'steps', md)}"
+            for md in (True, False)
+        )),
     }
+
+
+def over_eps(low: float, high: float, spec: str, unit: str, markdown: bool) -> str:
+    """How a quantity varies over the perturbation sizes: ``ranges from 20 to 40 steps``, or ``is 35 steps
+    for every $\\varepsilon$`` (``eps`` without ``markdown``) when both ends print the same."""
+    phrase = ranges_from(low, high, spec, unit)
+    if phrase.startswith("are all "):
+        return f"is {phrase[len('are all '):]} for every " + ("$\\varepsilon$" if markdown else "eps")
+    return "ranges" + phrase[len("range"):]

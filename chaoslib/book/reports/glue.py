@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from chaoslib.book.reports.effective_dimension import reference_above_others
+from chaoslib.book.reports.phrasing import interval, lie_between, strip_verdict
 from chaoslib.book.reports.verdicts import THRESHOLD, network_rule, target_record
 from chaoslib.errors import ChaoslibError
 from chaoslib.stats import PermutationTest
@@ -24,7 +25,7 @@ from chaoslib.tasks.glue import get_task
 from chaoslib.tasks.glue_metrics import primary_score, score_interval
 
 __all__ = ["networks_of", "task_name", "peaks", "split_rows", "held_out_peaks", "r7_numbers", "target_r7",
-           "r7_sentence"]
+           "r7_sentence", "chaos_text"]
 
 REFERENCE, COMPARISON = "reference", "comparison"
 
@@ -137,8 +138,15 @@ def r7_numbers(ds: xr.Dataset, split_seed: int = 0, n_boot: int = 1000, seed: in
             glue_rand_heldout_min=float(np.min(rand_held)),
             glue_rand_heldout_depths=", ".join(str(held[n]["depth"]) for n in rand if n in held),
         )
+        out["glue_rand_peak_text"] = lie_between(out["glue_rand_peak_min"], out["glue_rand_peak_max"], ".3f")
+        low, high = (f"{out[f'glue_rand_heldout_{k}']:.3f}" for k in ("min", "max"))
+        out["glue_rand_heldout_text"] = (
+            f"score {low}" if len(rand_held) == 1 else f"all score {low}" if low == high
+            else f"score from {low} to {high}"
+        )
         if "chaos_length" in ds:
             out["glue_rand_chaos"] = float(np.median(ds.chaos_length.sel(network=rand)))
+            out["glue_rand_chaos_text"] = chaos_text(out["glue_rand_chaos"], ds.attrs.get("chaos_n_steps"))
     if pre:
         net, p, h = pre[0], top[pre[0]], held[pre[0]]
         s = part.score.sel(network=net)
@@ -162,11 +170,25 @@ def r7_numbers(ds: xr.Dataset, split_seed: int = 0, n_boot: int = 1000, seed: in
                 glue_pre_chaos_low=float(ds.chaos_low.sel(network=net)),
                 glue_pre_chaos_high=float(ds.chaos_high.sel(network=net)),
             )
+            out["glue_pre_chaos_text"] = chaos_text(
+                out["glue_pre_chaos"], ds.attrs.get("chaos_n_steps"), out["glue_pre_chaos_low"],
+                out["glue_pre_chaos_high"]
+            )
         if rand_held:
             test = reference_above_others([h["score"], *rand_held])
             out.update(glue_r7_p=test.p_value, glue_r7_smallest_p=test.smallest_p,
                        glue_r7_n_networks=test.n_networks, glue_r7_statistic=test.statistic)
     return out
+
+
+def chaos_text(median: float, horizon: int | None, low: float | None = None,
+               high: float | None = None) -> str:
+    """A median chaos length for the prose: ``12 steps (95% interval 10 to 20)``, or, censored at the
+    ``horizon``, ``at least 200 steps (censored at the horizon)``."""
+    if horizon is not None and median >= horizon:
+        return f"at least {median:.0f} steps (censored at the horizon)"
+    text = f"{median:.0f} steps"
+    return text if low is None else f"{text} ({interval(low, high, '.0f')})"
 
 
 def _parts(numbers: dict) -> tuple[bool, bool]:
@@ -223,7 +245,7 @@ def target_r7(numbers: dict, edition: str) -> dict:
 def r7_sentence(record: dict, numbers: dict) -> str:
     """Why R7's verdict is what it is, in words for the prose."""
     if record["holds"] is None:
-        return record["reason"]
+        return strip_verdict(record["reason"])
     above, within = _parts(numbers)
     if not (above and within):
         failed = [part for part, ok in (("above every random network's held-out peak", above),

@@ -16,13 +16,14 @@ import numpy as np
 import xarray as xr
 
 from chaoslib.book.reports.effective_dimension import reference_above_others
+from chaoslib.book.reports.phrasing import MarkdownText, count_of, markdown_table, ranges_from, strip_verdict
 from chaoslib.book.reports.verdicts import THRESHOLD, network_rule, target_record
 from chaoslib.errors import ChaoslibError
 from chaoslib.stats import PermutationTest
 from chaoslib.tasks.mlm_results import COMPARISON, REFERENCE, mlm_metrics, reference_vs_comparisons, roles
 
-__all__ = ["r8_numbers", "mlm_summary", "comparisons", "chapter_numbers", "accuracy_table", "target_r8",
-           "r8_sentence"]
+__all__ = ["r8_numbers", "mlm_summary", "comparisons", "chapter_numbers", "accuracy_frame", "accuracy_table",
+           "target_r8", "r8_sentence"]
 
 MIN_SHARE = 0.9
 """R8's reading of "above random": the interval of the difference lies above 0 at this share of the depths."""
@@ -63,6 +64,10 @@ def r8_numbers(comparison: xr.Dataset, trained_depth: int | None = None) -> dict
         "mlm_r8_smallest_p": test.smallest_p,
         "mlm_r8_n_networks": test.n_networks,
         "mlm_r8_statistic": test.statistic,
+        "mlm_r8_above_text": count_of(int(above.sum()), int(above.sizes["depth"]), "depth"),
+        "mlm_r8_diff_text": ranges_from(
+            float(comparison.difference.min()), float(comparison.difference.max()), ".3f"
+        ).replace("range from", "ranges from").replace("are all", "is"),
     }
 
 
@@ -139,17 +144,26 @@ def chapter_numbers(summary: xr.Dataset, cmp: xr.Dataset, counts: xr.Dataset) ->
                 if a is not None
                 else "not run"
             )
-            out[f"mlm_pre_{mode}_best"] = f"{float(p.max()):.3f} (depth {int(p.idxmax('depth'))})"
+            where = (
+                "every depth" if f"{float(p.max()):.3f}" == f"{float(p.min()):.3f}"  # no depth is best
+                else f"depth {int(p.idxmax('depth'))}"
+            )
+            out[f"mlm_pre_{mode}_best"] = f"{float(p.max()):.3f} ({where})"
         else:
             out[f"mlm_pre_{mode}_at_trained"] = out[f"mlm_pre_{mode}_best"] = "not run"
         r = acc.isel(encoder=rnd).dropna("encoder", how="all") if ran and rnd else None
         if r is not None and r.sizes["encoder"]:
             mean = r.mean("encoder")
             d = int(mean.idxmax("depth"))
-            out[f"mlm_rnd_{mode}_best"] = (
-                f"{float(mean.max()):.3f} (depth {d}; seeds {float(r.sel(depth=d).min()):.3f} to "
-                f"{float(r.sel(depth=d).max()):.3f})"
+            low, high = float(r.sel(depth=d).min()), float(r.sel(depth=d).max())
+            seeds = (
+                "one seed" if r.sizes["encoder"] == 1
+                else f"every seed {low:.3f}" if f"{low:.3f}" == f"{high:.3f}"
+                else f"seeds {low:.3f} to {high:.3f}"
             )
+            flat = f"{float(mean.max()):.3f}" == f"{float(mean.min()):.3f}"  # no depth is best
+            where = "every depth" if flat else f"depth {d}"
+            out[f"mlm_rnd_{mode}_best"] = f"{float(mean.max()):.3f} ({where}; {seeds})"
         else:
             out[f"mlm_rnd_{mode}_best"] = "not run"
     gap = float(np.nanmax(np.abs(summary.accuracy - summary.accuracy_pooled)))
@@ -172,11 +186,31 @@ def chapter_numbers(summary: xr.Dataset, cmp: xr.Dataset, counts: xr.Dataset) ->
     return out
 
 
-def accuracy_table(summary: xr.Dataset):
-    """The accuracies shown on the page: a ``pandas.DataFrame`` of :func:`mlm_summary`'s ``accuracy`` (the
-    authors' per-block mean), one row per (encoder, mode), one column per depth, rounded to 3 digits."""
+def accuracy_frame(summary: xr.Dataset):
+    """:func:`mlm_summary`'s ``accuracy`` (the authors' per-block mean) as a ``pandas.DataFrame``: one row per
+    (encoder, mode), one column per depth, rounded to 3 digits (NaN where a mode was not run)."""
     frame = summary[["accuracy", "accuracy_pooled", "perplexity"]].to_dataframe()
     return frame.unstack("depth")["accuracy"].round(3)
+
+
+def accuracy_table(summary: xr.Dataset, name: str = "tab-mlm-accuracy") -> MarkdownText:
+    """The accuracies shown on the page, a numbered table (:func:`markdown_table`): one row per (encoder,
+    read-out) that ran, the read-out in words, one column per depth; a depth a run skipped reads "not run"."""
+    from chaoslib.tasks.mlm_networks import MODE_DESCRIPTIONS
+
+    frame = accuracy_frame(summary)
+    rows = []
+    for (encoder, mode), values in frame.iterrows():
+        if values.isna().all():
+            continue  # this (encoder, read-out) was not run: no row
+        cells = ["not run" if np.isnan(v) else f"{v:.3f}" for v in values.values]
+        rows.append([str(encoder), MODE_DESCRIPTIONS.get(str(mode), str(mode)), *cells])
+    header = ["Encoder", "Read-out", *(f"depth {int(d)}" for d in frame.columns)]
+    caption = (
+        "Accuracy on the masked test tokens (mean of per-block accuracies) by depth, for every encoder and "
+        "read-out that ran."
+    )
+    return markdown_table(header, rows, caption, name, "ll" + "r" * len(frame.columns))
 
 
 def _effect(numbers: dict) -> bool:
@@ -228,7 +262,7 @@ def r8_sentence(record: dict, numbers: dict) -> str:
     """Why R8's verdict is what it is, in words for the prose."""
     n = numbers
     if record["holds"] is None:
-        return record["reason"]
+        return strip_verdict(record["reason"])
     if not _effect(n):
         return (f"the interval lies above 0 at {n['mlm_r8_n_above']} of {n['mlm_r8_n_depths']} depths, fewer "
                 f"than {MIN_SHARE:.0%}")

@@ -46,6 +46,13 @@ from chaoslib.book.reports.exponents import (
     split_roles,
     with_roles,
 )
+from chaoslib.book.reports.phrasing import (
+    MarkdownText,
+    bracketed,
+    median_steps,
+    ranges_from,
+    tex_number,
+)
 from chaoslib.book.reports.verdicts import target_record
 from chaoslib.dynamics.lyapunov import chaos_length
 from chaoslib.dynamics.sync import offsets_by_threshold, sync_offset
@@ -194,9 +201,11 @@ def control_runs(
     return ch.save(ds, "controls")
 
 
-def theta_text(threshold: float, relative: bool) -> str:
-    """The threshold in words for the prose: ``theta = 1e-05 x sigma(0)`` (relative) or ``theta = 1e-05``."""
-    return f"theta = {threshold:g}" + (" x sigma(0)" if relative else "")
+def theta_text(threshold: float, relative: bool) -> MarkdownText:
+    """The threshold for the prose, as maths: ``$\\theta = 10^{-5}\\,\\sigma(0)$`` (relative) or
+    ``$\\theta = 10^{-5}$``; its plain form ``theta = 1e-05 x sigma(0)``."""
+    tex = f"$\\theta = {tex_number(threshold)}" + ("\\,\\sigma(0)$" if relative else "$")
+    return MarkdownText(tex, f"theta = {threshold:g}" + (" x sigma(0)" if relative else ""))
 
 
 # --- the reduced map (R10) ----------------------------------------------------------------------------------
@@ -266,7 +275,21 @@ def reduced_numbers(ds: xr.Dataset) -> dict:
         "red_last32": float(np.median(ds.relative_error.sel(dtype="float32").values[:, -1])),
         "red_steps": int(ds.sizes["step"] - 1),
         "red_samples": int(ds.sizes["sample"]),
+    } | _tex_keys(ds)
+
+
+def _tex_keys(ds: xr.Dataset) -> dict:
+    """The reduced-map check's small numbers as maths for the prose (``red_<name>_tex``: ``$3.2 \\times
+    10^{-7}$``, not ``3.2e-07``)."""
+    e = ds.one_step_error
+    values = {
+        "one_step32": float(e.sel(dtype="float32").max()),
+        "one_step64": float(e.sel(dtype="float64").max()) if "float64" in ds.dtype.values else float("nan"),
+        "natural": float(ds.natural_error.max()),
+        "end_spread": float(ds.end_spread.max()),
+        "last32": float(np.median(ds.relative_error.sel(dtype="float32").values[:, -1])),
     }
+    return {f"red_{k}_tex": MarkdownText(f"${tex_number(v, 2)}$", f"{v:.1e}") for k, v in values.items()}
 
 
 # --- intervals that tolerate degenerate samples -------------------------------------------------------------
@@ -384,10 +407,17 @@ def network_comparison(reference, others, seed: int = 0) -> dict:
         "test_text": (
             f"ratio of medians {ratio:.3g} [{_bounds(ratio_low, ratio_high)}] (95% bootstrap over networks, "
             f"then inputs, paired by input); exact two-sided permutation test over the {test.n_networks} "
-            f"networks' medians: p = {test.p_value:.2g}, the smallest p these networks can give being "
-            f"{test.smallest_p:.2g}"
+            f"networks' medians: {_p_text(test.p_value, test.smallest_p)}"
         ),
     }
+
+
+def _p_text(p: float, smallest: float) -> str:
+    """``p = 0.33, which is the smallest p these networks can give`` when p is that smallest, else ``p = 0.5
+    (the smallest p these networks can give is 0.33)``."""
+    if f"{p:.2g}" == f"{smallest:.2g}":
+        return f"p = {p:.2g}, which is the smallest p these networks can give"
+    return f"p = {p:.2g} (the smallest p these networks can give is {smallest:.2g})"
 
 
 def sync_numbers(ds: xr.Dataset, seed: int = 0) -> dict:
@@ -408,11 +438,18 @@ def sync_numbers(ds: xr.Dataset, seed: int = 0) -> dict:
         "ref_floor": float(np.median(ds.token_spread.sel(network=ref).isel(step=-1).values)),
     }
     out["ref_median_low"], out["ref_median_high"] = _interval(t_ref, np.median, seed)
+    out["ref_text"] = median_steps(out["ref_median"], out["ref_median_low"], out["ref_median_high"],
+                                   out["ref_censored"], out["ref_inputs"], out["T"], "its inputs")
     if others:
         t_rand = ds.t_sync.sel(network=others).values  # (networks, inputs)
         out.update(network_comparison(t_ref, t_rand, seed))
         out["rand_censored"] = int(ds.sync_censored.sel(network=others).values.sum())
         out["rand_inputs"] = int(t_rand.size)
+        spread = ranges_from(out["seed_min"], out["seed_max"], ".0f", each="network")
+        own = f"the networks' own medians {spread}"
+        out["rand_text"] = median_steps(out["rand_median"], out["rand_median_low"], out["rand_median_high"],
+                                        out["rand_censored"], out["rand_inputs"], out["T"],
+                                        "networks, then inputs", own)
     sweep = np.median(ds.sweep_offset.sel(network=ref).values, axis=1)
     out.update(
         sweep_lo=float(ds.threshold.values[0]),
@@ -420,7 +457,33 @@ def sync_numbers(ds: xr.Dataset, seed: int = 0) -> dict:
         ref_sweep_lo=float(sweep[0]),
         ref_sweep_hi=float(sweep[-1]),
     )
+    out.update(_sweep_phrases(out))
     return {"sync_" + k: v for k, v in out.items()}
+
+
+def _sweep_phrases(n: dict) -> dict:
+    """The threshold sweep in words: ``sweep_text`` (Markdown: moving theta from ... to ... moves, or leaves,
+    the reference's median offset) and ``sweep_span`` (``went from 5 to 40 steps over the sweep``, or
+    ``stayed at 40 steps over the whole sweep``)."""
+    lo, hi = tex_number(n["sweep_lo"]), tex_number(n["sweep_hi"])
+    same = f"{n['ref_sweep_lo']:.0f}" == f"{n['ref_sweep_hi']:.0f}"
+    effect = (
+        f"leaves the reference's median offset at {n['ref_sweep_lo']:.0f} steps"
+        if same
+        else f"moves the reference's median offset from {n['ref_sweep_lo']:.0f} to "
+        f"{n['ref_sweep_hi']:.0f} steps"
+    )
+    return {
+        "sweep_text": MarkdownText(
+            f"Moving the threshold from $\\theta = {lo}$ to ${hi}$ {effect}",
+            f"Moving the threshold from theta = {n['sweep_lo']:g} to {n['sweep_hi']:g} {effect}",
+        ),
+        "sweep_span": (
+            f"stayed at {n['ref_sweep_lo']:.0f} steps over the whole sweep"
+            if same
+            else f"went from {n['ref_sweep_lo']:.0f} to {n['ref_sweep_hi']:.0f} steps over the sweep"
+        ),
+    }
 
 
 # --- R5: the Lyapunov transient against synchronisation, like with like -------------------------------------
@@ -498,18 +561,32 @@ def r5_rule(n: dict) -> tuple[bool | None, str]:
 AGREEMENT = {True: "agree", False: "disagree", None: "cannot be compared here"}
 
 
-def _transient_text(n: dict, agreement: str) -> str:
-    """The sentence that says whether the Lyapunov transient and synchronisation agree, with the numbers."""
+SYMBOLS = {  # name: (plain, Markdown maths)
+    "l": ("l", "$l$"),
+    "l_perp": ("l_perp", "$l_\\perp$"),
+    "t_sync": ("t_sync", "$t_{\\mathrm{sync}}$"),
+    "agree": ("|l - l_perp| <= tau = {tau}", "$|l - l_\\perp| \\le \\tau = {tau}$"),
+}
+
+
+def _symbols(markdown: bool) -> dict[str, str]:
+    return {name: pair[int(markdown)] for name, pair in SYMBOLS.items()}
+
+
+def _transient_text(n: dict, agreement: str, markdown: bool = False) -> str:
+    """The sentence that says whether the Lyapunov transient and synchronisation agree, with the numbers;
+    ``markdown``: its symbols as maths (for the prose), else plain (for the target's record)."""
+    y = _symbols(markdown)
 
     def iv(key, fmt=".0f"):
-        return f"{format(n[key], fmt)} [{_bounds(n[key + '_low'], n[key + '_high'], fmt)}]"
+        return bracketed(n[key], n[key + "_low"], n[key + "_high"], fmt)
 
     text = (
         f"For {n['ref_label']}, the Lyapunov transient and synchronisation {agreement} when compared like "
-        f"with like: the tokens' spread contracts from l_perp = {iv('perp_median')} steps (median; "
+        f"with like: the tokens' spread contracts from {y['l_perp']} = {iv('perp_median')} steps (median; "
         f"transverse exponent of the first window {iv('perp_first', '+.3f')} per step) while the full local "
-        f"exponent stays non-negative for l = {iv('chaos_median')} steps (first window "
-        f"{iv('lambda_first', '+.3f')} per step); |l - l_perp| <= tau = {n['tau']} for "
+        f"exponent stays non-negative for {y['l']} = {iv('chaos_median')} steps (first window "
+        f"{iv('lambda_first', '+.3f')} per step); {y['agree'].format(tau=n['tau'])} for "
         + (
             f"{n['agree']:.0f}% [{_bounds(n['agree_low'], n['agree_high'], '.0f')}] of the {n['pairs']} "
             "inputs with both inside the horizon"
@@ -520,13 +597,13 @@ def _transient_text(n: dict, agreement: str) -> str:
     if n["tsync_pairs"] >= 2:
         gap = n["tsync_gap"]
         text += (
-            f". The threshold time t_sync falls a median {abs(gap):.0f} steps "
-            f"{'after' if gap >= 0 else 'before'} l (difference of medians, 95% interval "
+            f". The threshold time {y['t_sync']} falls a median {abs(gap):.0f} steps "
+            f"{'after' if gap >= 0 else 'before'} {y['l']} (difference of medians, 95% interval "
             f"[{_bounds(n['tsync_gap_low'], n['tsync_gap_high'], '.0f')}])"
         )
     if n["after_inputs"]:
         text += (
-            f"; the full exponent is still positive in the first window after t_sync for "
+            f"; the full exponent is still positive in the first window after {y['t_sync']} for "
             f"{n['after_positive']} of {n['after_inputs']} inputs"
         )
     return text + "."
@@ -563,10 +640,25 @@ def transient_numbers(ds: xr.Dataset, seed: int = 0) -> dict:
         )
     holds, _ = r5_rule({**ref_numbers, "T": int(ds.attrs["n_steps"])})
     out["transient_agreement"] = AGREEMENT[holds]
-    out["transient_text"] = _transient_text(
-        {**ref_numbers, "ref_label": ref, "tau": int(ds.attrs["tau"])}, AGREEMENT[holds]
+    facts = {**ref_numbers, "ref_label": ref, "tau": int(ds.attrs["tau"])}
+    out["transient_text"] = _transient_text(facts, AGREEMENT[holds])
+    out["transient_md"] = MarkdownText(
+        _transient_text(facts, AGREEMENT[holds], markdown=True), out["transient_text"]
     )
+    if others:
+        out["rand_agree_text"] = _agree_range(out["rand_agree_min"], out["rand_agree_max"])
     return {"sync_" + k: v for k, v in out.items()}
+
+
+def _agree_range(low: float, high: float) -> str:
+    """The random networks' agreement percentages as the end of a sentence: ``for 20% to 80% of each network's
+    inputs``, ``for 100% of every network's inputs``, or ``for no network (no input of theirs has both
+    transients inside the horizon)``."""
+    if np.isnan(low):
+        return "for no network (no input of theirs has both transients inside the horizon)"
+    if f"{low:.0f}" == f"{high:.0f}":
+        return f"for {low:.0f}% of every network's inputs"
+    return f"for {low:.0f}% to {high:.0f}% of each network's inputs"
 
 
 # --- control networks ---------------------------------------------------------------------------------------
@@ -595,6 +687,7 @@ def control_numbers(ds: xr.Dataset, controls: xr.Dataset | None, seed: int = 0) 
             "sync_ctrl_same": "none of them",
             "sync_ctrl_labels": [],
             "sync_ctrl_text": "No control networks were run in this edition.",
+            "sync_ctrl_md": MarkdownText("No control networks were run in this edition."),
         }
     ref, _ = split_roles(ds)
     k = controls.sizes["sample"]
@@ -640,10 +733,21 @@ def control_numbers(ds: xr.Dataset, controls: xr.Dataset | None, seed: int = 0) 
         f"On the first {k} inputs, the reference's median t_sync is {np.median(t_ref):.0f} steps; the "
         "control networks' (ratio reference / control, 95% bootstrap interval over inputs, paired by input): "
         + "; ".join(parts)
-        + f". The reference differs from: {out['differs']}; it is not distinguishable from: "
-        f"{out['same']}."
+        + ". "
+        + _differs_sentence(differs, [n for n in names if n not in differs])
     )
+    out["md"] = MarkdownText(out["text"].replace("t_sync", SYMBOLS["t_sync"][1]), out["text"])
     return {"sync_ctrl_" + k: v for k, v in out.items()}
+
+
+def _differs_sentence(differs: list[str], same: list[str]) -> str:
+    """Which controls the reference differs from, in one sentence that reads when either list is empty."""
+    if not same:
+        return "The reference differs from every one of them."
+    if not differs:
+        return "The reference is not distinguishable from any of them."
+    return (f"The reference differs from: {_list_text(differs)}; it is not distinguishable from: "
+            f"{_list_text(same)}.")
 
 
 # --- verdicts -----------------------------------------------------------------------------------------------

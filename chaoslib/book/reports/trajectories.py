@@ -25,6 +25,13 @@ import numpy as np
 import xarray as xr
 
 from chaoslib.book.reports.exponents import split_roles, with_roles
+from chaoslib.book.reports.phrasing import (
+    MarkdownText,
+    count_of,
+    median_steps,
+    ranges_from,
+    tex_number,
+)
 from chaoslib.book.reports.synchronisation import network_comparison
 from chaoslib.book.reports.verdicts import target_record
 from chaoslib.dynamics.sync import sync_offset
@@ -40,6 +47,7 @@ __all__ = [
     "long_run_numbers",
     "r3_rule",
     "target_r3",
+    "r3_basis",
 ]
 
 
@@ -140,6 +148,11 @@ def short_run_numbers(ds: xr.Dataset, sample: int = 0) -> dict:
         "ref_sigmaT": float(spread.sel(network=ref).isel(step=-1)),
         "steps_per_s": float(ds.steps_per_second.sel(network=ref)),
     }
+    out["ref_sigma_text"] = MarkdownText(
+        f"goes from ${tex_number(out['ref_sigma0'])}$ at $t=0$ to ${tex_number(out['ref_sigmaT'])}$ after "
+        f"{out['steps']} steps",
+        f"goes from {out['ref_sigma0']:.3g} at t=0 to {out['ref_sigmaT']:.3g} after {out['steps']} steps",
+    )
     if others:
         end = spread.sel(network=others).isel(step=-1).values
         out.update(
@@ -147,7 +160,24 @@ def short_run_numbers(ds: xr.Dataset, sample: int = 0) -> dict:
             rand_sigmaT_min=float(end.min()),
             rand_sigmaT_max=float(end.max()),
         )
+        out["rand_sigma_text"] = _ends_text(end)
     return {"traj_" + k: v for k, v in out.items()}
+
+
+def _ends_text(end: np.ndarray) -> MarkdownText:
+    """Where sigma ends through the random networks: ``$6.4 \\times 10^{-4}$ (median; the networks range from
+    ... to ...)``, or the one value when every network ends there (at three digits)."""
+    small = bool(end.min() < 1e-3)  # one notation for the three numbers of the phrase
+    tex = [tex_number(v, scientific=small) for v in (np.median(end), end.min(), end.max())]
+    plain = [f"{v:.3g}" for v in (np.median(end), end.min(), end.max())]
+    if len(end) == 1:
+        return MarkdownText(f"${tex[0]}$", plain[0])
+    if tex[1] == tex[2]:
+        return MarkdownText(f"${tex[0]}$ for every network", f"{plain[0]} for every network")
+    return MarkdownText(
+        f"${tex[0]}$ (median; the networks range from ${tex[1]}$ to ${tex[2]}$)",
+        f"{plain[0]} (median; the networks range from {plain[1]} to {plain[2]})",
+    )
 
 
 def long_run_numbers(ds: xr.Dataset, threshold: float = 1e-5, relative: bool = True, seed: int = 0) -> dict:
@@ -184,16 +214,13 @@ def long_run_numbers(ds: xr.Dataset, threshold: float = 1e-5, relative: bool = T
     out["ref_median_low"], out["ref_median_high"] = (
         bootstrap_interval(r.offset, np.median, seed=seed) if r.offset.size >= 2 else (float("nan"),) * 2
     )
+    out["ref_text"] = median_steps(out["ref_median"], out["ref_median_low"], out["ref_median_high"],
+                                   out["ref_censored"], out["n_samples"], horizon, "its inputs")
     if others:
         rand = [offsets(n) for n in others]
         authors = np.array([o.offset[0] for o in rand])
         synced = np.array([not o.censored[0] for o in rand])
-        out["authors_rand_text"] = (
-            f"it synchronises between step {authors[synced].min()} and {authors[synced].max()} in "
-            f"{synced.sum()} of {len(rand)}"
-            if synced.any()
-            else f"it synchronises in none of the {len(rand)}"
-        ) + f" within {horizon} steps"
+        out["authors_rand_text"] = _authors_rand_text(authors, synced, horizon)
         out.update(
             authors_rand_min=int(authors.min()),
             authors_rand_max=int(authors.max()),
@@ -202,7 +229,46 @@ def long_run_numbers(ds: xr.Dataset, threshold: float = 1e-5, relative: bool = T
             rand_inputs=int(sum(o.offset.size for o in rand)),
         )
         out.update(network_comparison(r.offset, np.stack([o.offset for o in rand]), seed))
+        spread = ranges_from(out["seed_min"], out["seed_max"], ".0f", each="network")
+        own = f"the networks' own medians {spread}"
+        out["rand_text"] = median_steps(out["rand_median"], out["rand_median_low"], out["rand_median_high"],
+                                        out["rand_censored"], out["rand_inputs"], horizon,
+                                        "networks, then inputs", own)
     return {"long_" + k: v for k, v in out.items()}
+
+
+def _authors_rand_text(authors: np.ndarray, synced: np.ndarray, horizon: int) -> str:
+    """Where the authors' pair synchronises through the random networks, in words: ``it synchronises in all
+    5, between steps 673 and 1133``, ``... at step 700 in all 5``, ``in 3 of 5 (between ...); the others not
+    within 2500 steps``, ``in none of the 5 within 2500 steps``."""
+    n, k = len(synced), int(synced.sum())
+    if not k:
+        return f"it synchronises in none of the {n} within {horizon} steps"
+    low, high = int(authors[synced].min()), int(authors[synced].max())
+    where = f"at step {low}" if low == high else f"between steps {low} and {high}"
+    if k == n:
+        return f"it synchronises in {count_of(k, n, 'network')}, {where}" if n > 1 else (
+            f"it synchronises {where}")
+    return f"it synchronises in {count_of(k, n, 'network')}, {where}; the others not within {horizon} steps"
+
+
+def r3_basis(record: dict, numbers: dict) -> MarkdownText:
+    """What R3's verdict rests on, for the prose beside it: the authors' pair's t_sync (measured inside the
+    horizon, or censored at it), or why it is not testable here."""
+    n = {k[len("long_") :]: v for k, v in numbers.items()}
+    if n["authors_ref_censored"]:
+        short = record["holds"] is None  # censored before the claimed length: r3_rule's only untestable case
+        return MarkdownText(
+            f"the pair has not synchronised within the horizon: $t_{{\\mathrm{{sync}}}} > {n['steps']}$ steps"
+            + (", short of the claim's $10^4$" if short else ""),
+            f"the pair has not synchronised within the horizon: t_sync > {n['steps']} steps"
+            + (", short of the claim's 10^4" if short else ""),
+        )
+    return MarkdownText(
+        f"the pair synchronises inside the horizon of {n['steps']} steps, at $t_{{\\mathrm{{sync}}}} = "
+        f"{n['authors_ref']}$",
+        f"the pair synchronises inside the horizon of {n['steps']} steps, at t_sync = {n['authors_ref']}",
+    )
 
 
 CLAIMED_STEPS = 10_000  # R3: "of order 10^4 steps or more"
