@@ -511,7 +511,7 @@ def set_reads(name: str, patterns: list[str]) -> None:
 
 
 def page_title(name: str) -> str:
-    """The first ``# `` heading of a page (notebook or Markdown)."""
+    """The title of a page (notebook or Markdown): its first level-one heading, a line that starts with "# "."""
     notebook, markdown = NOTEBOOKS / f"{name}.ipynb", BOOK / f"{name}.md"
     if notebook.exists():
         sources = [

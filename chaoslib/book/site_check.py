@@ -601,10 +601,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for failure in failures:
         print(failure)
-    pages = len({f.page for f in failures})
+    failing = len({f.page for f in failures})
+    checked = len(content_pages(args.html_dir, {p: parse_page(args.html_dir / p) for p in html_files(args.html_dir)}))
     seconds = time.monotonic() - start
     print(
-        f"site check: {len(failures)} failures on {pages} pages of {args.html_dir} ({seconds:.0f} s)",
+        f"site check: {checked} pages of {args.html_dir} opened in Chromium, {len(failures)} failures on "
+        f"{failing} of them ({seconds:.0f} s)",
         file=sys.stderr,
     )
     return 1 if failures else 0

@@ -242,10 +242,10 @@ def _config_inited(app, config) -> None:
     stamp = build_stamp(Path(app.srcdir))
     theme_options = dict(config.html_theme_options or {})
     theme_options["extra_footer"] = footer_html(stamp)
-    # pydata-sphinx-theme reads the colour mode from the reader's storage or this default; left empty, every
-    # first visit logs "Got invalid theme mode" to the console
-    theme_options.setdefault("default_mode", "light")
     config.html_theme_options = theme_options
+    # pydata-sphinx-theme reads the colour mode from the reader's storage or the page context's default; left
+    # empty, every first visit logs "Got invalid theme mode" to the console
+    config.html_context = {**(config.html_context or {}), "default_mode": "light"}
     config.latex_elements = {
         **(config.latex_elements or {}),
         "maketitle": title_page_latex(stamp, _book_title(config), config.author or ""),
@@ -409,11 +409,13 @@ _INLINE_LITERAL = re.compile(r"(``.+?``)")
 
 
 def escape_shape_stars(line: str) -> str:
-    """Escape the ``*`` of a docstring's shape notation (``(batch, *state)``) outside inline literals, which
-    reStructuredText would otherwise read as the start of an emphasis that never ends (a broken anchor on the
-    API page)."""
+    """Escape, outside inline literals, the ``*`` of a docstring's shape notation (``(batch, *state)``) and the
+    bars of an absolute value (``|l - l_perp|``), which reStructuredText would otherwise read as an emphasis that
+    never ends or a substitution that does not exist (each a broken anchor on the API page)."""
     parts = _INLINE_LITERAL.split(line)
-    return "".join(part if part.startswith("``") else _SHAPE_STAR.sub(r"\\*", part) for part in parts)
+    return "".join(
+        part if part.startswith("``") else _SHAPE_STAR.sub(r"\\*", part).replace("|", r"\|") for part in parts
+    )
 
 
 def _process_docstring(app, what, name, obj, options, lines: list[str]) -> None:
@@ -467,6 +469,7 @@ def _build_finished(app, exception) -> None:
 
 
 def setup(app) -> dict[str, Any]:
+    app.setup_extension("sphinx.ext.autodoc")  # its events (docstrings, members) are connected below
     app.connect("config-inited", _config_inited)
     app.connect("source-read", _source_read)
     app.connect("doctree-resolved", _doctree_resolved)

@@ -63,9 +63,9 @@ EDITIONS = ("offline", "paper")
 # (:data:`MACHINERY_CHECKS`). The ids are not renumbered: the target records
 # (results/<profile>/targets/R<n>.json), the chapters' reports and prose, and the deviations name them.
 REPRODUCTION_TARGETS = {
-    "R1": "transient chaos: lambda_k > 0 early, <= 0 later",
+    "R1": "transient chaos: positive local exponents early, none later",
     "R2": "pretrained transient significantly longer than random",
-    "R3": "pretrained transient of order 10^4 steps or more (16 tokens)",
+    "R3": "pretrained transient of 10,000 steps or more (16 tokens)",
     "R5": "tokens synchronise at the end of the transient",
     "R6": "pretrained effective dimension higher and stable",
     "R7": "STS-B score vs depth",

@@ -151,7 +151,7 @@ def test_cli_finds_the_config_and_prints_one_line_per_failure(browser, tmp_path)
     assert broken.returncode == 1, broken.stderr
     lines = broken.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("launch.html: launch: Colab link "), broken.stdout
-    assert "1 failures on 1 pages" in broken.stderr
+    assert "3 pages of" in broken.stderr and "1 failures on 1 of them" in broken.stderr
     (html / "launch.html").unlink()
     clean = _cli(str(html), "--config", str(SITE / "_config.yml"))
     assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr

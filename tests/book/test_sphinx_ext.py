@@ -198,11 +198,14 @@ def test_shape_stars_are_escaped_outside_literals():
     literal = "for ``step(x: (batch, *state))`` only"
     assert escape_shape_stars(literal) == literal
     assert escape_shape_stars("an *emphasised* word") == "an *emphasised* word"
+    assert escape_shape_stars("share with |l - l_perp| <= tau") == "share with \\|l - l_perp\\| <= tau"
     from docutils.core import publish_doctree
 
-    tree = publish_doctree(escape_shape_stars("map (batch, *state) -> (batch, *state)"),
-                           settings_overrides={"report_level": 5})
-    assert not list(tree.findall(nodes.problematic)) and "(batch, *state)" in tree.astext()
+    text = "map (batch, *state) -> (batch, *state) where |l - l_perp| <= tau"
+    raw = publish_doctree(text, settings_overrides={"report_level": 5})
+    assert list(raw.findall(nodes.problematic))  # what the API page showed before
+    tree = publish_doctree(escape_shape_stars(text), settings_overrides={"report_level": 5})
+    assert not list(tree.findall(nodes.problematic)) and tree.astext() == text
 
 
 def test_unique_scripts_drops_the_repeated_inline_script():

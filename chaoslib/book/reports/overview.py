@@ -90,7 +90,7 @@ def verdict_list_markdown(rows: list[dict], docs: dict[str, str]) -> str:
         unit = f" (unit: {row['unit']})" if row["unit"] not in ("", summary.NOT_GIVEN) else ""
         why = f" Why: {row['reason'].rstrip('.')}." if row["holds"] is None and row["reason"] else ""
         where = f" See {_link(row['chapter'], docs)}." if row["chapter"] else ""
-        text = " ".join(f"**{row['id']}** {row['claim']}: {verdict}.".split())
+        text = " ".join(f"**{row['id']}** {row.get('short_claim') or row['claim']}: {verdict}.".split())
         lines.append(f"- {text} {summary._text(detail)}{unit}.{why}{where}".replace("..", "."))
     return "\n".join(lines)
 
