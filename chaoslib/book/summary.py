@@ -368,7 +368,7 @@ def targets_markdown(results_dir: str | os.PathLike, notebooks: str | os.PathLik
     """The results page's first section: :func:`targets_table`, the gaps in the numbering, the details."""
     return "\n\n".join([
         targets_table(results_dir, notebooks),
-        "Numbers without a target:\n\n" + numbering_gaps(),
+        "Ids without a target:\n\n" + numbering_gaps(),
         "What each target's record says (as its chapter wrote it):\n\n"
         + target_details(target_rows(results_dir)),
     ])
