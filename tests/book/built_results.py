@@ -157,6 +157,14 @@ def figure_functions(module) -> set[str]:
     }
 
 
+def assert_legible(makers: dict, module) -> None:
+    """Every figure function of ``module`` is in ``makers`` (name -> a call drawing it), and each figure's smallest
+    text is at least 7 pt as printed (:func:`smallest_printed_pt`)."""
+    assert set(makers) == figure_functions(module)
+    sizes = {name: smallest_printed_pt(make) for name, make in makers.items()}
+    assert all(size >= 7 for size in sizes.values()), sizes
+
+
 def smallest_printed_pt(make) -> float:
     """The smallest text (points, as printed at the PDF's text width) of the figure ``make()`` draws in the
     book's style, stamped with :data:`CAPTION` as every chapter figure is."""

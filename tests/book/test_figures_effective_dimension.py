@@ -103,6 +103,4 @@ def test_every_figure_is_legible_in_print():
         "effective_dimension": lambda: fed.effective_dimension(_result(), horizon=10),
         "gap": lambda: fed.gap(_result(), horizon=10),
     }
-    assert set(legible) == built.figure_functions(fed)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, fed)

@@ -322,6 +322,4 @@ LEGIBLE = {
 
 def test_every_figure_is_legible_in_print():
     """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
-    assert set(LEGIBLE) == built.figure_functions(fx)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in LEGIBLE.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(LEGIBLE, fx)

@@ -135,6 +135,4 @@ def test_every_figure_is_legible_in_print():
         "score_by_depth": lambda: fg.score_by_depth(_result(chaos_pre=500.0), "frozen"),  # a length written
         "arms_compared": lambda: fg.arms_compared(_result()),
     }
-    assert set(legible) == built.figure_functions(fg)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, fg)

@@ -106,6 +106,4 @@ def test_every_figure_is_legible_in_print(counts, baseline):
         "difference_by_depth": lambda: figs.difference_by_depth(cmp),
         "perplexity_by_depth": lambda: figs.perplexity_by_depth(summary),
     }
-    assert set(legible) == built.figure_functions(figs)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, figs)

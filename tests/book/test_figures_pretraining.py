@@ -105,6 +105,4 @@ def test_every_figure_is_legible_in_print(record):
         "effective_dimension_curves": lambda: figures.effective_dimension_curves(record),
         "stsb_along_training": lambda: figures.stsb_along_training(record),
     }
-    assert set(legible) == built.figure_functions(figures)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, figures)

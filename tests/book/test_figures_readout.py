@@ -86,6 +86,4 @@ def test_every_figure_is_legible_in_print(result):
         "nmse_by_length": lambda: figures.nmse_by_length(result),
         "drawings": lambda: figures.drawings(six),
     }
-    assert set(legible) == built.figure_functions(figures)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, figures)

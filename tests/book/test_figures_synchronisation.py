@@ -172,6 +172,4 @@ def test_every_figure_is_legible_in_print(ds):
         "offset_vs_chaos_length": lambda: fs.offset_vs_chaos_length(ds),
         "reduced_map": lambda: fs.reduced_map(_reduced()),
     }
-    assert set(legible) == built.figure_functions(fs)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, fs)

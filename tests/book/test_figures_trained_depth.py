@@ -49,6 +49,4 @@ def test_every_figure_is_legible_in_print():
         "against_depth": lambda: figures.against_depth(panels, ("t_sync", "ed_peak")),
         "mlm_by_depth": lambda: figures.mlm_by_depth(_records()),
     }
-    assert set(legible) == built.figure_functions(figures)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, figures)

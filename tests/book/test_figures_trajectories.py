@@ -52,6 +52,4 @@ def test_every_figure_is_legible_in_print(ds):
     """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
     legible = {"unit_trajectories": lambda: ft.unit_trajectories(ds),
                "token_spread": lambda: ft.token_spread(ds)}
-    assert set(legible) == built.figure_functions(ft)
-    sizes = {name: built.smallest_printed_pt(make) for name, make in legible.items()}
-    assert all(size >= 7 for size in sizes.values()), sizes
+    built.assert_legible(legible, ft)
