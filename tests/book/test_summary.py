@@ -10,6 +10,7 @@ from chaoslib import provenance
 from chaoslib.book import summary
 from chaoslib.errors import ChaoslibError
 from chaoslib.model.network import Network
+from chaoslib.settings import REPO_ROOT
 
 PRETRAINED = Network("albert-wikitext2", "pretrained", init=None, seed=None, source="pretrained here: albert-wikitext2 (...)")
 RANDOM = Network("albert-wikitext2", "random", init="tf", seed=3, source="random")
@@ -210,7 +211,7 @@ def test_page_text_holds_no_machine_path_nan_or_spec(results, notebooks):
     provenance.report_target(
         results, "R6", "ED", "gap nan% [nan, nan] of 0 inputs; saved in /tmp/build-7/results/offline/x.nc",
         True,
-        note="SPEC 3 asks for more; see /work/main/results/offline/effective_dimension/numbers.json",
+        note=f"SPEC 3 asks for more; see {REPO_ROOT}/results/offline/effective_dimension/numbers.json",
         chapter="exponents")
     text = summary.targets_markdown(results, notebooks)
     text += summary.provenance_markdown(results, notebooks=notebooks)
