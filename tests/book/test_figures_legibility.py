@@ -83,4 +83,4 @@ def test_every_figure_module_is_held_to_the_rule_by_its_tests():
         assert test.is_file(), f"{path.name} draws figures but {test.name} does not exist"
         text = test.read_text()
         assert re.search(r"def test_every_figure_is_legible_in_print", text), f"{test.name}: no such test"
-        assert "built.figure_functions(" in text, f"{test.name}: the legibility test must cover every figure"
+        assert "built.assert_legible(" in text, f"{test.name}: the legibility test must cover every figure"
