@@ -24,18 +24,6 @@ EDITION_CHAPTER = "exponents"
 HEADLINE_CHAPTER = "synchronisation"
 
 
-def chapter_docs(notebooks: Path | None = None) -> dict[str, str]:
-    """A chapter's name as its records give it (``exponents``) -> its page (``02_exponents``)."""
-    from chaoslib.book.build import NOTEBOOKS
-
-    docs = {}
-    for path in sorted((notebooks or NOTEBOOKS).glob("*.ipynb")):
-        stem = path.stem
-        name = stem.split("_", 1)[1] if "_" in stem and stem.split("_", 1)[0].isdigit() else stem
-        docs[name] = stem
-    return docs
-
-
 def reference_network(results_dir: str | os.PathLike, chapter: str = EDITION_CHAPTER) -> Network:
     """The reference network of ``chapter`` (the first pretrained network it ran), from its provenance record."""
     for record in load_all_provenance(results_dir):
@@ -77,11 +65,12 @@ def targets_phrase(counts: dict[str, int]) -> str:
     return f"{hold} of {total} targets {'holds' if hold == 1 else 'hold'}"
 
 
-def _link(chapter: str, docs: dict[str, str]) -> str:
-    return f"{{doc}}`{docs[chapter]}`" if chapter in docs else chapter
+def _link(chapter: str, notebooks: Path | None) -> str:
+    page = summary.chapter_page(chapter, notebooks or summary.NOTEBOOKS_DIR)
+    return f"{{doc}}`{page}`" if page else chapter
 
 
-def verdict_list_markdown(rows: list[dict], docs: dict[str, str]) -> str:
+def verdict_list_markdown(rows: list[dict], notebooks: Path | None = None) -> str:
     """A bullet per target: id, claim, verdict, its number with interval and unit, its chapter (links)."""
     lines = []
     for row in rows:
@@ -89,7 +78,7 @@ def verdict_list_markdown(rows: list[dict], docs: dict[str, str]) -> str:
         detail = row["interval"] if row["interval"] not in ("", summary.NOT_GIVEN) else row["measured"]
         unit = f" (unit: {row['unit']})" if row["unit"] not in ("", summary.NOT_GIVEN) else ""
         why = f" Why: {row['reason'].rstrip('.')}." if row["holds"] is None and row["reason"] else ""
-        where = f" See {_link(row['chapter'], docs)}." if row["chapter"] else ""
+        where = f" See {_link(row['chapter'], notebooks)}." if row["chapter"] else ""
         text = " ".join(f"**{row['id']}** {row.get('short_claim') or row['claim']}: {verdict}.".split())
         lines.append(f"- {text} {summary._text(detail)}{unit}.{why}{where}".replace("..", "."))
     return "\n".join(lines)
@@ -126,7 +115,6 @@ def abstract(results_dir: str | os.PathLike, notebooks: Path | None = None) -> d
     """The landing page's glued pieces (Markdown): ``overview_network``, ``overview_targets`` (one phrase),
     ``overview_verdicts`` (a bullet list), ``overview_checks`` and ``overview_headline``."""
     results_dir = Path(results_dir)
-    docs = chapter_docs(notebooks)
     network = reference_network(results_dir)
     counts = summary.target_counts(results_dir)
     numbers_path = results_dir / HEADLINE_CHAPTER / "numbers.json"
@@ -136,7 +124,7 @@ def abstract(results_dir: str | os.PathLike, notebooks: Path | None = None) -> d
     return {
         "overview_network": network_markdown(network),
         "overview_targets": targets_phrase(counts),
-        "overview_verdicts": verdict_list_markdown(summary.target_rows(results_dir), docs),
+        "overview_verdicts": verdict_list_markdown(summary.target_rows(results_dir), notebooks),
         "overview_checks": (
             f"{held} of {len(checks)} checks of the machinery {'holds' if held == 1 else 'hold'} "
             f"({', '.join(r['id'] for r in checks)}; '{VERDICTS[True]}' means the computation agrees with its "
