@@ -62,6 +62,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import yaml
 
+from chaoslib.settings import REPO_ROOT
+
 CHECKS = ("console", "image", "tex", "overflow", "leak", "pdf-link", "launch", "link")
 PDF_NAME = "transient-chaos-bert.pdf"
 ASSET_DIRS = {"_static", "_sources", "_images"}
@@ -87,7 +89,9 @@ LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
     "a traceback": re.compile(r"Traceback"),
     "NaN": re.compile(r"\bNaN\b"),
     "SPEC": re.compile(r"\bSPEC\b"),
-    "a build-machine path": re.compile(r"/(?:tmp|work|home)/"),
+    "a build-machine path": re.compile(r"/(?:tmp|work|home|check|root)/"),
+    # the checkout may live anywhere; its own root never belongs on a page
+    "the checkout's path": re.compile(re.escape(REPO_ROOT.as_posix()) + r"/"),
     "a progress line": re.compile(r"(?:it/s|s/it)\]"),
     "a raw glue key": re.compile(r"\{glue[:}]|\bglue:(?:text|md|figure|math|any)\b"),
 }

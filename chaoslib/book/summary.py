@@ -123,8 +123,10 @@ PARAMETERS_LATEX_COLUMNS = (0.40, 0.60)
 # ------------------------------------------------------------------------------------ text
 
 
+# the repository's own root is named first: a checkout may live anywhere (CI clones into /check/...)
 _MACHINE_PATH = re.compile(
-    r"(?<![\w.~/])/(?:tmp|work|home|root|Users|mnt|var|scratch|opt|content)/[^\s,;:()'\"`]*"
+    r"(?<![\w.~/])(?:" + re.escape(REPO_ROOT.as_posix()) + r"(?![\w.-])"
+    + r"|/(?:tmp|work|home|root|Users|mnt|var|scratch|opt|content|check|srv|data)(?=/))[^\s,;:()'\"`]*"
 )
 _NAN = re.compile(r"\bnan\b%?", re.IGNORECASE)
 # an older record's name for the project's list of targets ("SPEC 3", "SPEC section 3")

@@ -582,3 +582,15 @@ def test_the_reproducibility_page_has_its_sections_in_order():
     headings = [line for line in prose.splitlines() if line.startswith("## ")]
     assert headings == ["## Settings of the two editions", "## Provenance of this build",
                         "## Deviations from the authors' code"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a checkout anywhere (CI clones into /check/...): a path inside it is written relative to it
+    (f"see {REPO_ROOT}/results/a.json.", "see results/a.json."),
+    ("saved in /check/ci-3/main/results/x.nc, then", "saved in …/x.nc, then"),
+    ("cache /srv/cache/y.zarr", "cache …/y.zarr"),
+    # words and ratios that only look like paths stay as written
+    ("the /workshop's tokens/s and 1/2", "the /workshop's tokens/s and 1/2"),
+])
+def test_public_text_names_no_machine_path_wherever_the_checkout_lives(text, expected):
+    assert summary._public(text) == expected
