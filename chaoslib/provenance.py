@@ -126,7 +126,7 @@ def caption(
     versions = package_versions(("torch", "transformers"))
     parts = [
         describe_models(models),
-        f"data seed {seed}",
+        *([f"data seed {seed}"] if seed is not None else []),  # a chapter that draws no data has no seed
         f"profile {profile}",
         f"device {device_name(device)}",
         f"torch {versions['torch']}, transformers {versions['transformers']}",

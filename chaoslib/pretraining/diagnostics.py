@@ -291,6 +291,7 @@ def settings_from_dict(values: dict) -> DiagnosticSettings:
 RECHECK_TOLERANCES = {
     "lambda0_mean": 2e-3,  # per step, absolute
     "chaos_length_median": None,  # one tau: set from the settings
+    "t_sync_median": 2.0,  # steps: a threshold crossing may move by a step between BLAS libraries
     "ed_peak": 1e-2,  # absolute, in dimensions
     "mlm_accuracy": 2e-3,
     "sop_accuracy": 5e-3,
@@ -305,6 +306,7 @@ def summary(values: dict | xr.Dataset) -> dict[str, float]:
     return {
         "lambda0_mean": float(np.mean(get("lambda0"))),
         "chaos_length_median": float(np.median(get("chaos_length"))),
+        "t_sync_median": float(np.median(get("t_sync"))),
         "ed_peak": float(get("ed_peak")),
         "mlm_accuracy": float(get("mlm_accuracy")),
         "sop_accuracy": float(get("sop_accuracy")),

@@ -115,18 +115,25 @@ def followed_network(checkpoint: str, record: xr.Dataset) -> Network:
     return Network(checkpoint, "pretrained", source=f"pretrained here: {checkpoint}, {steps}")
 
 
-def live_recheck(checkpoint: str, record: xr.Dataset, data_dir: str | os.PathLike | None = None):
+def live_recheck(checkpoint: str, record: xr.Dataset, data_dir: str | os.PathLike | None = None,
+                 control: tuple[xr.Dataset, str] | None = None):
     """Recompute the shipped (final) checkpoint's diagnostics now and compare them with the record.
 
-    Returns (table for the final entry, table for the penultimate entry: the negative control). Raises
-    ``ChaoslibError`` when the final entry is out of tolerance (a stale record) or when the negative control
-    passes (the tolerances could not tell two checkpoints apart).
+    ``control``: the negative control, (a record, what it is) whose final entry the same live values must *not*
+    match (e.g. another network's record); default: this record's penultimate entry.
+
+    Returns (table for the final entry, table for the control). Raises ``ChaoslibError`` when the final entry
+    is out of tolerance (a stale record) or when the negative control passes (the tolerances could not tell
+    the two apart).
     """
     settings = record_settings(record)
     live = checkpoint_diagnostics(CHECKPOINTS_DIR / checkpoint, settings, data_dir=data_dir)
-    steps = record.checkpoint.values
-    final = recheck(record, int(steps[-1]), live, settings)
-    control = recheck(record, int(steps[-2]), live, settings)
+    final = recheck(record, int(record.checkpoint.values[-1]), live, settings)
+    if control is None:
+        control_record, control_step, what = record, int(record.checkpoint.values[-2]), "the penultimate checkpoint"
+    else:
+        (control_record, what), control_step = control, int(control[0].checkpoint.values[-1])
+    negative = recheck(control_record, control_step, live, settings)
     if not final["within"].all():
         bad = final.loc[~final["within"], "quantity"].tolist()
         raise ChaoslibError(
@@ -134,10 +141,10 @@ def live_recheck(checkpoint: str, record: xr.Dataset, data_dir: str | os.PathLik
             "the record is stale. Recompute it: python -m chaoslib.pretraining diagnostics --run-dir RUN --out "
             f"chaoslib/checkpoints/{checkpoint}/{RECORD_FILE}"
         )
-    if control["within"].all():
-        raise ChaoslibError("the penultimate checkpoint's record passes the final checkpoint's tolerances: the "
-                            "recheck cannot tell checkpoints apart; tighten RECHECK_TOLERANCES.")
-    return final, control
+    if negative["within"].all():
+        raise ChaoslibError(f"the record of {what} passes {checkpoint}'s tolerances: the recheck cannot tell "
+                            "them apart; tighten RECHECK_TOLERANCES.")
+    return final, negative
 
 
 # ------------------------------------------------------------- the two ends, without the rescaling artefact

@@ -32,6 +32,7 @@ RECHECK_ENTRIES = ("final", "control")
 QUANTITY_NAMES = {
     "lambda0_mean": "mean $\\lambda_0$ per step",
     "chaos_length_median": "median chaos length (steps)",
+    "t_sync_median": "median $t_{\\rm sync}$ (steps)",
     "ed_peak": "peak effective dimension",
     "mlm_accuracy": "held-out masked-token accuracy",
     "sop_accuracy": "held-out SOP accuracy",
