@@ -9,22 +9,70 @@ one per network:
   (:func:`chaoslib.stats.trend_test`), stating the smallest attainable p;
 - :func:`scaling_law` fits ``log y = a + b log L`` where every value is positive and uncensored, with a
   bootstrap over networks for the exponent b and for the extrapolation to albert-large's L = 24;
-- :func:`at_matched_loss` reads each network's diagnostics at the first checkpoint whose held-out loss is at or
-  below a common level, since training progress and L are otherwise confounded.
+- :func:`at_matched_loss` reads each network's diagnostics at its checkpoint whose held-out loss is nearest a
+  common level, since training progress and L are otherwise confounded;
+- :func:`best_mlm_depth` asks whether the depth at which a final network's own head reads best tracks its L;
+- :func:`live_recheck` recomputes one shipped network now against its record, with a network of another L as
+  the negative control.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from chaoslib.errors import ChaoslibError
+from chaoslib.model.network import Network
 from chaoslib.stats import PermutationTest, trend_test
-from chaoslib.store import load_dataset
+from chaoslib.store import load_dataset, read_json
 
 PAPER_DEPTH = 24  # albert-large-v2 applies its layer 24 times in pretraining
+
+
+DESIGN_SEEDS = (0, 1)  # the seeds every L of the design has (a third where time allows)
+
+
+def missing_from_design(networks: list[dict]) -> list[tuple[int, int]]:
+    """The (L, seed) pairs of the design (every L of ``SERIES_DEPTHS`` with the seeds ``DESIGN_SEEDS``) that
+    are not among ``networks`` (:func:`chaoslib.pretraining.series.shipped_series`): not shipped yet."""
+    from chaoslib.pretraining.series import SERIES_DEPTHS
+
+    shipped = {(int(n["depth"]), int(n["seed"])) for n in networks}
+    return [(d, s) for d in SERIES_DEPTHS for s in DESIGN_SEEDS if (d, s) not in shipped]
+
+
+def select(names: list[str] | None = None) -> list[dict]:
+    """The shipped series networks named in ``names`` (None: every shipped one), by L then seed."""
+    from chaoslib.pretraining.series import shipped_series
+
+    shipped = shipped_series()
+    if names is None:
+        return shipped
+    by_name = {n["name"]: n for n in shipped}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ChaoslibError(f"networks={unknown} are not shipped series networks; use names from "
+                            f"{sorted(by_name)} (or None for all of them).")
+    return [n for n in shipped if n["name"] in set(names)]
+
+
+def series_networks(networks: list[dict]) -> list[Network]:
+    """The typed descriptions of the series networks, for provenance and captions: pretrained here."""
+    return [Network(n["name"], "pretrained", source="pretrained here, the trained-depth series") for n in networks]
+
+
+def load_cards(networks: list[dict]) -> dict[str, dict]:
+    """Each network's model card (``card.json``), by name."""
+    return {n["name"]: read_json(n["folder"] / "card.json") for n in networks}
+
+
+def load_records(networks: list[dict]) -> dict[str, xr.Dataset]:
+    """Each network's whole diagnostics record (with the final network's MLM accuracy by depth), by name."""
+    return {n["name"]: load_dataset(n["folder"] / "diagnostics.nc") for n in networks}
 
 
 def load_series(networks: list[dict] | None = None) -> xr.Dataset:
@@ -66,18 +114,21 @@ def network_values(ds: xr.Dataset) -> xr.Dataset:
 
 
 def at_matched_loss(values: xr.Dataset, level: float | None = None) -> tuple[xr.Dataset, float]:
-    """Each network's values at its first checkpoint with held-out loss <= ``level`` (default: the highest final
-    loss of the series, a level every network reached). Returns (values per network, the level)."""
+    """Each network's values at its checkpoint whose held-out loss is nearest ``level`` (default: the highest
+    final loss of the series, a level every network reached; on a tie the earlier checkpoint). The checkpoints
+    are log-spaced, so the losses read out are matched only to the grid: the caller reports their spread.
+    Returns (values per network, with its ``checkpoint`` as a coordinate; the level)."""
     final_loss = values.mlm_loss.isel(checkpoint=-1)
     level = float(final_loss.max()) if level is None else float(level)
+    if not float(values.mlm_loss.min()) <= level <= float(values.mlm_loss.max()):
+        raise ChaoslibError(f"level={level:.3f} is outside the held-out losses of the series "
+                            f"({float(values.mlm_loss.min()):.3f} to {float(values.mlm_loss.max()):.3f}); choose "
+                            "a level inside.")
     rows = []
     for name in values.network.values:
         net = values.sel(network=name)
-        reached = np.nonzero(net.mlm_loss.values <= level + 1e-12)[0]
-        if len(reached) == 0:
-            raise ChaoslibError(f"{name} never reaches the held-out loss {level:.3f}; choose a higher level.")
-        rows.append(net.isel(checkpoint=int(reached[0])))
-    return xr.concat(rows, "network"), level
+        rows.append(net.isel(checkpoint=int(np.argmin(np.abs(net.mlm_loss.values - level)))))
+    return xr.concat(rows, "network", coords="all", compat="equals", join="outer"), level
 
 
 @dataclass(frozen=True)
@@ -91,6 +142,7 @@ class Trend:
     at_paper_depth: float | None  # the law's value at L = 24
     at_paper_depth_interval: tuple[float, float] | None
     why_no_law: str  # empty where a law was fitted
+    constant: bool = False  # every network has the same value: nothing to correlate
 
 
 def scaling_law(depths: np.ndarray, values: np.ndarray, n_resamples: int = 2000,
@@ -126,6 +178,8 @@ def trend(values: xr.Dataset, quantity: str, alpha: float = 0.05, censored: str 
     y = values[quantity].values.astype(float)
     test = trend_test(y, np.log2(depths))
     why = ""
+    if np.ptp(y) == 0:
+        return Trend(quantity, test, None, None, None, None, "one value for every network", constant=True)
     if test.smallest_p > alpha:
         why = f"not testable with these networks: the smallest attainable p is {test.smallest_p:.2g} > {alpha}"
     elif test.p_value > alpha:
@@ -138,3 +192,51 @@ def trend(values: xr.Dataset, quantity: str, alpha: float = 0.05, censored: str 
         return Trend(quantity, test, None, None, None, None, why)
     b, b_interval, at24, at24_interval = scaling_law(depths, y)
     return Trend(quantity, test, b, b_interval, at24, at24_interval, "")
+
+
+def best_mlm_depth(records: dict[str, xr.Dataset]) -> pd.DataFrame:
+    """Where each final network's own head reads best: one row per network with ``network``, ``depth`` (its L),
+    ``seed``, ``best_depth`` (argmax over depths 1..4L of the masked-token accuracy), ``best_accuracy``,
+    ``accuracy_at_L`` and ``tracks`` (the best depth is L itself)."""
+    rows = []
+    for name, record in records.items():
+        config = record.attrs["run_config"]
+        depth = int(config["num_hidden_layers"])
+        accuracy = record.mlm_accuracy_by_depth
+        best = int(accuracy.mlm_depth.values[int(np.argmax(accuracy.values))])
+        rows.append({"network": name, "depth": depth, "seed": int(config["seed"]), "best_depth": best,
+                     "best_accuracy": float(accuracy.max()), "accuracy_at_L": float(accuracy.sel(mlm_depth=depth)),
+                     "tracks": best == depth})
+    return pd.DataFrame(rows)
+
+
+def recheck_pair(networks: list[dict], checked: str | None = None, control: str | None = None) -> tuple[str, str]:
+    """The network to recompute live and the negative control, a network of another L (by name). Defaults:
+    the first shipped network (smallest L, then seed) and the shipped network of the largest L."""
+    by_name = {n["name"]: n for n in networks}
+    for given, parameter in ((checked, "recheck_network"), (control, "control_network")):
+        if given is not None and given not in by_name:
+            raise ChaoslibError(f"{parameter}={given!r} is not a shipped series network; use one of "
+                                f"{sorted(by_name)}.")
+    checked = networks[0]["name"] if checked is None else checked
+    if control is None:
+        others = [n for n in networks if n["depth"] != by_name[checked]["depth"]]
+        if not others:
+            raise ChaoslibError("the negative control needs a shipped network of another L; only "
+                                f"L = {by_name[checked]['depth']} is shipped.")
+        control = max(others, key=lambda n: (n["depth"], -n["seed"]))["name"]
+    if by_name[control]["depth"] == by_name[checked]["depth"]:
+        raise ChaoslibError(f"control_network={control!r} has the same L as {checked!r}; choose a network of "
+                            "another L.")
+    return checked, control
+
+
+def live_recheck(checked: str, control: str, records: dict[str, xr.Dataset],
+                 data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Recompute ``checked`` now with its record's settings and compare it with its record's final entry (all
+    within tolerance, or ``ChaoslibError``: a stale record) and with ``control``'s final entry, a network of
+    another L (at least one quantity outside, or ``ChaoslibError``: the recheck could not tell L apart).
+    Returns the two tables (quantity, record, live, difference, tolerance, within)."""
+    from chaoslib.pretraining.study import live_recheck as recheck_one
+
+    return recheck_one(checked, records[checked], data_dir, control=(records[control], control))

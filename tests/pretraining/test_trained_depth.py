@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from chaoslib.errors import ChaoslibError
 from chaoslib.pretraining.trained_depth import PAPER_DEPTH, at_matched_loss, scaling_law, trend
 
 
@@ -55,13 +56,17 @@ def test_the_bootstrap_over_networks_keeps_every_depth():
     assert b == pytest.approx(1.0) and low == pytest.approx(1.0) and high == pytest.approx(1.0)
 
 
-def test_values_are_read_at_the_first_checkpoint_below_a_common_loss():
-    losses = {2: [[9.0, 7.5, 6.5]], 4: [[9.0, 6.4, 6.0]]}
-    ds = synthetic({2: [1.0], 4: [2.0]}, losses)
-    ds["t_sync"] = (("network", "checkpoint"), np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]]))
+def test_values_are_read_at_the_checkpoint_whose_loss_is_nearest_a_common_level():
+    losses = {2: [[9.0, 7.5, 6.5]], 4: [[9.0, 6.4, 6.0]], 8: [[9.0, 6.9, 5.0]]}
+    ds = synthetic({2: [1.0], 4: [2.0], 8: [3.0]}, losses)
+    ds["t_sync"] = (("network", "checkpoint"), np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0], [1.0, 2.0, 3.0]]))
     matched, level = at_matched_loss(ds)
-    assert level == 6.5
-    assert matched.t_sync.values.tolist() == [30.0, 50.0] and matched.checkpoint.values.tolist() == [2, 1]
+    assert level == 6.5  # the highest final loss
+    # L = 2 ends at 6.5 itself; L = 4 is nearer at 6.4 than at 6.0; L = 8 is nearer at 6.9 than at 5.0
+    assert matched.checkpoint.values.tolist() == [2, 1, 1] and matched.t_sync.values.tolist() == [30.0, 50.0, 2.0]
+    assert at_matched_loss(ds, 7.0)[0].checkpoint.values.tolist() == [1, 1, 1]  # L = 2's tie takes the earlier
+    with pytest.raises(ChaoslibError, match="level=12.000"):
+        at_matched_loss(ds, 12.0)
 
 
 def test_the_figure_draws_one_point_per_network_and_the_law_only_where_fitted():
@@ -80,3 +85,81 @@ def test_the_figure_draws_one_point_per_network_and_the_law_only_where_fitted():
     assert len(law_axis.collections[0].get_offsets()) == 12 and len(flat_axis.collections[0].get_offsets()) == 12
     assert any(line.get_label().startswith("fit: L^0.") for line in law_axis.get_lines())
     assert not any(line.get_label().startswith("fit") for line in flat_axis.get_lines())
+
+
+# ------------------------------------------------------------------ the shipped series (real networks)
+
+from chaoslib.pretraining import trained_depth as td  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    networks = td.select()
+    if len({n["depth"] for n in networks}) < 2:
+        pytest.fail("the series ships networks of at least two L (chaoslib/checkpoints/albert-wt2-L*)")
+    return networks
+
+
+def test_networks_are_selected_by_name_and_an_unknown_name_is_refused(shipped):
+    assert [n["name"] for n in td.select([shipped[-1]["name"], shipped[0]["name"]])] == [
+        shipped[0]["name"], shipped[-1]["name"]]  # by L, then seed
+    with pytest.raises(ChaoslibError, match=r"networks=\['albert-wt2-L99-s0'\]"):
+        td.select(["albert-wt2-L99-s0"])
+    assert all(n.pretrained_here and n.weights == "pretrained" for n in td.series_networks(shipped))
+
+
+def test_the_negative_control_is_a_network_of_another_l(shipped):
+    checked, control = td.recheck_pair(shipped)
+    depth = {n["name"]: n["depth"] for n in shipped}
+    assert checked == shipped[0]["name"] and depth[control] == max(depth.values()) != depth[checked]
+    same = next((n["name"] for n in shipped[1:] if n["depth"] == shipped[0]["depth"]), None)
+    if same is not None:
+        with pytest.raises(ChaoslibError, match="same L"):
+            td.recheck_pair(shipped, checked, same)
+    with pytest.raises(ChaoslibError, match="control_network='nope'"):
+        td.recheck_pair(shipped, None, "nope")
+
+
+def test_the_best_mlm_depth_is_read_from_each_record(shipped):
+    records = td.load_records(shipped)
+    best = td.best_mlm_depth(records).set_index("network")
+    for name, record in records.items():
+        accuracy = record.mlm_accuracy_by_depth.values
+        assert best.loc[name, "best_depth"] == int(np.argmax(accuracy)) + 1  # depths 1..4L
+        assert best.loc[name, "best_accuracy"] == accuracy.max()
+        assert len(accuracy) == 4 * best.loc[name, "depth"]
+    assert td.missing_from_design([{"depth": d, "seed": s} for d in (2, 4, 8, 16) for s in (0, 1)]) == []
+
+
+@pytest.fixture(scope="module")
+def live(shipped):
+    """One network recomputed now with its record's settings (the chapter's live recheck), its control."""
+    from chaoslib.pretraining.diagnostics import checkpoint_diagnostics
+    from chaoslib.pretraining.study import record_settings
+
+    checked, control = td.recheck_pair(shipped)
+    records = td.load_records(shipped)
+    folder = next(n["folder"] for n in shipped if n["name"] == checked)
+    return checked, control, records, checkpoint_diagnostics(folder, record_settings(records[checked]))
+
+
+def test_the_live_recheck_matches_its_record_and_not_another_ls(live, monkeypatch):
+    checked, control, records, values = live
+    monkeypatch.setattr("chaoslib.pretraining.study.checkpoint_diagnostics", lambda *a, **k: values)
+    final, negative = td.live_recheck(checked, control, records)
+    assert final["within"].all()
+    t_sync = final.set_index("quantity").loc["t_sync_median"]
+    assert t_sync["record"] == float(np.median(records[checked].t_sync.isel(checkpoint=-1)))
+    assert not negative["within"].all()
+    assert not negative.set_index("quantity").loc["t_sync_median", "within"]  # the quantity that scales with L
+
+
+def test_a_stale_record_or_an_indistinguishable_control_fails_the_build(live, monkeypatch):
+    checked, control, records, values = live
+    monkeypatch.setattr("chaoslib.pretraining.study.checkpoint_diagnostics", lambda *a, **k: values)
+    stale = records[checked].copy(deep=True)
+    stale["t_sync"][-1] = stale["t_sync"][-1] + 5
+    with pytest.raises(ChaoslibError, match="stale"):
+        td.live_recheck(checked, control, {**records, checked: stale})
+    with pytest.raises(ChaoslibError, match="cannot tell"):
+        td.live_recheck(checked, control, {**records, control: records[checked]})
