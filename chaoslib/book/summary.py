@@ -97,6 +97,7 @@ CHAPTER_NAMES = {
     "mlm_by_depth": "MLM by depth",
     "handwriting_readout": "Handwriting readout",
     "pretraining_dynamics": "Pretraining dynamics",
+    "trained_depth": "Trained depth",
 }
 # book/deviations/<stem>.yml -> the chapters it is about, where the stem is not a chapter's name
 DEVIATION_CHAPTERS = {

@@ -81,6 +81,9 @@ def test_profiles_say_what_they_are(name):
         assert offline_model in SHIPPED, f"offline {name} asks for pretrained {offline_model}"
     if paper.get("model_name", paper.get("checkpoint")) in SHIPPED:
         return  # a chapter about the shipped network itself (beyond the paper)
+    if "networks" in paper:  # a chapter about the shipped trained-depth series (beyond the paper)
+        assert all(n in SHIPPED for n in (paper["networks"] or []) + (offline.get("networks") or []))
+        return
     assert "pretrained" in _weights_requested(paper) and paper.get("device") == "cuda"
 
 

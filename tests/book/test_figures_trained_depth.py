@@ -39,6 +39,32 @@ def _records() -> dict[str, xr.Dataset]:
     return out
 
 
+def _along() -> xr.Dataset:
+    """Per (network, checkpoint) values of 2 seeds at 3 trained depths over 4 log-spaced checkpoints."""
+    depths, seeds = np.repeat([2, 4, 8], 2), np.tile([0, 1], 3)
+    steps = np.array([0, 16, 256, 4096])
+    grow = np.log1p(steps)[None, :]
+    return xr.Dataset(
+        {"t_sync": (("network", "checkpoint"), 600 / (1 + grow) + depths[:, None] * grow),
+         "lambda0": (("network", "checkpoint"), -0.1 * grow / depths[:, None]),
+         "mlm_loss": (("network", "checkpoint"), 9 - 0.4 * grow + 0.01 * depths[:, None])},
+        coords={"network": [f"L{d}-s{s}" for d, s in zip(depths, seeds, strict=True)], "checkpoint": steps,
+                "depth": ("network", depths), "seed": ("network", seeds)},
+    )
+
+
+def test_along_training_draws_every_network_at_every_checkpoint():
+    values = _along()
+    fig = figures.along_training(values)
+    t_sync_axis, lambda_axis, loss_axis = fig.axes
+    lines = t_sync_axis.get_lines()
+    assert len(lines) == 6 and all(len(line.get_xdata()) == 4 for line in lines)
+    np.testing.assert_allclose(loss_axis.get_lines()[5].get_ydata(), values.mlm_loss.isel(network=5))
+    assert [t.get_text() for t in loss_axis.get_legend().get_texts()] == ["$L$ = 2", "$L$ = 4", "$L$ = 8"]
+    assert t_sync_axis.get_yscale() == "log" and lambda_axis.get_yscale() == "linear"
+    assert lines[1].get_linestyle() == "--" and lines[0].get_linestyle() == "-"  # seed 1 dashed
+
+
 def test_every_figure_is_legible_in_print():
     """No text below 7 pt once the figure, stamped as in the book, is scaled to the PDF's text width."""
     values = _values()
@@ -48,5 +74,6 @@ def test_every_figure_is_legible_in_print():
     legible = {
         "against_depth": lambda: figures.against_depth(panels, ("t_sync", "ed_peak")),
         "mlm_by_depth": lambda: figures.mlm_by_depth(_records()),
+        "along_training": lambda: figures.along_training(_along()),
     }
     built.assert_legible(legible, figures)

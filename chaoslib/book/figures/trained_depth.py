@@ -8,6 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from chaoslib.pretraining.series import MLM_DEPTH_FACTOR
+
+LOG_SCALE = {"t_sync", "chaos_length"}  # step counts: a power law is a line on log axes
 LABELS = {
     "lambda0": r"$\lambda_0$ ($x(1)$ perturbed)",
     "chaos_length": "chaos length (median, steps)",
@@ -43,6 +46,8 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
                             label="extrapolated to $L$ = 24")
             ax.set_xscale("log", base=2)
             ax.set_xticks([2, 4, 8, 16, 24], labels=["2", "4", "8", "16", "24"])
+            if quantity in LOG_SCALE and np.all(values[quantity].values > 0):
+                ax.set_yscale("log")
             if row == 0:
                 ax.set_title(title)
             if column == 0:
@@ -51,6 +56,34 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
                 ax.set_xlabel("$L$ (layer applications in pretraining)")
             if law is not None and law.exponent is not None:
                 ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def along_training(values: xr.Dataset, quantities: tuple[str, ...] = ("t_sync", "lambda0")) -> plt.Figure:
+    """Each network's values at every checkpoint of its run (x: pretraining step, 0 drawn at the left edge of a
+    symmetric-log axis; colour: L; line style: seed), one panel per quantity, with the held-out loss last.
+
+    values: per (network, checkpoint) values (:func:`chaoslib.pretraining.trained_depth.network_values`)."""
+    panels = (*quantities, "mlm_loss")
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.6, 3.0), squeeze=False)
+    depths = sorted({int(d) for d in values.depth.values})
+    colours = {d: plt.cm.viridis(i / max(len(depths) - 1, 1)) for i, d in enumerate(depths)}
+    styles = ("-", "--", ":")
+    for ax, quantity in zip(axes[0], panels):
+        labelled = set()
+        for name in values.network.values:
+            net = values.sel(network=name)
+            depth, seed = int(net.depth), int(net.seed)
+            ax.plot(net.checkpoint, net[quantity], styles[seed % len(styles)], color=colours[depth], lw=1.2,
+                    marker="o", ms=2.5, label=f"$L$ = {depth}" if depth not in labelled else None)
+            labelled.add(depth)
+        ax.set_xscale("symlog", linthresh=16)
+        if quantity in LOG_SCALE and np.all(values[quantity].values > 0):
+            ax.set_yscale("log")
+        ax.set_xlabel("pretraining step")
+        ax.set_ylabel({**LABELS, "mlm_loss": "held-out MLM loss (nats)"}.get(quantity, quantity))
+    axes[0, -1].legend(title="line: seed 0, dashed: 1", loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -69,6 +102,8 @@ def mlm_by_depth(records: dict[str, xr.Dataset]) -> plt.Figure:
         ax.plot([trained], [float(accuracy.sel(mlm_depth=trained))], "o", color=colours[trained])
         labelled.add(trained)
     ax.set_xscale("log", base=2)
+    ticks = [2**k for k in range(0, int(np.log2(MLM_DEPTH_FACTOR * max(depths_trained))) + 1)]
+    ax.set_xticks(ticks, labels=[str(t) for t in ticks])
     ax.set_xlabel("depth at which the network's own head reads (layer applications)")
     ax.set_ylabel("masked-token accuracy")
     ax.legend(title="trained with")

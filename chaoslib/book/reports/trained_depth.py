@@ -1,0 +1,221 @@
+"""Numbers, tables and findings of the trained-depth chapter: each diagnostic of the series' networks against
+L, the number of times the shared layer was applied in pretraining.
+
+The values come from :mod:`chaoslib.pretraining.trained_depth` (one value per network: a median or a mean over
+its inputs); the unit of every test is the network, the test an exact permutation test of the correlation
+with log2 L over every arrangement of the networks' L (:func:`chaoslib.stats.trend_test`), at the book's one
+threshold (:data:`chaoslib.book.reports.verdicts.THRESHOLD`). A finding is stated here and nowhere else:
+"rises with L", "falls with L", "no trend", or "not testable here" with the smallest p these networks can give.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from chaoslib.book.reports.phrasing import MarkdownText, count_of, markdown_table, number, ranges_from
+from chaoslib.book.reports.pretraining import check_table
+from chaoslib.book.reports.verdicts import THRESHOLD
+from chaoslib.errors import ChaoslibError
+from chaoslib.pretraining.trained_depth import PAPER_DEPTH, Trend, trend
+
+QUANTITIES = ("t_sync", "lambda0", "chaos_length", "ed_peak", "top_exponent")
+NAMES = {
+    "t_sync": "median $t_{\\rm sync}$ (steps)",
+    "lambda0": "mean $\\lambda_0$ per step ($x(1)$ perturbed)",
+    "chaos_length": "median chaos length (steps)",
+    "ed_peak": "peak effective dimension",
+    "top_exponent": "top exponent of the spectrum",
+}
+PLAIN_NAMES = {"t_sync": "t_sync", "lambda0": "λ0", "chaos_length": "the chaos length", "ed_peak": "the ED peak",
+               "top_exponent": "the top exponent"}
+CENSORED = {"t_sync": "sync_censored", "chaos_length": "chaos_censored"}
+SPECS = {"t_sync": ".0f", "lambda0": ".3f", "chaos_length": ".0f", "ed_peak": ".1f", "top_exponent": ".3f"}
+READ_OUTS = ("end of training", "matched held-out loss")
+FINDINGS = ("rises with L", "falls with L", "no trend", "the same for every network", "not testable here")
+
+
+def trends(values: xr.Dataset) -> dict[str, Trend]:
+    """Every quantity's trend over the networks of ``values`` (dimension ``network``, coords ``depth``,
+    ``seed``) at the book's threshold."""
+    return {q: trend(values, q, alpha=THRESHOLD, censored=CENSORED.get(q)) for q in QUANTITIES}
+
+
+def finding(result: Trend) -> str:
+    """The chapter's finding for one quantity and read-out: one of :data:`FINDINGS` (a quantity with one value
+    for every network has no correlation to test: "the same for every network")."""
+    test = result.test
+    if result.constant:
+        return "the same for every network"
+    if test.smallest_p > THRESHOLD:
+        return "not testable here"
+    if test.p_value >= THRESHOLD:
+        return "no trend"
+    return "rises with L" if test.statistic > 0 else "falls with L"
+
+
+def _law(result: Trend) -> str:
+    if result.exponent is None:
+        return "none"
+    low, high = result.exponent_interval
+    return f"$L^{{{result.exponent:.2f}}}$ [{low:.2f}, {high:.2f}]"
+
+
+def _at_paper_depth(result: Trend, spec: str) -> str:
+    if result.at_paper_depth is None:
+        return "—"
+    low, high = result.at_paper_depth_interval
+    return f"{number(result.at_paper_depth, spec)} [{number(low, spec)}, {number(high, spec)}]"
+
+
+def trend_table(read_outs: dict[str, tuple[xr.Dataset, dict[str, Trend]]],
+                name: str = "tab-td-trends") -> MarkdownText:
+    """Every quantity at every read-out: the correlation with log2 L, the exact p and the smallest attainable
+    p, the finding, the fitted law with its 95% interval and its value at L = 24 (where a law was fitted)."""
+    header = ["Quantity", "Read-out", "$r$ with $\\log_2 L$", "$p$ (smallest)", "Finding",
+              "Law (95% interval)", f"At $L$ = {PAPER_DEPTH}"]
+    rows = []
+    for quantity in QUANTITIES:
+        for read_out, (_, results) in read_outs.items():
+            result = results[quantity]
+            r = result.test.statistic
+            rows.append([NAMES[quantity], read_out, "—" if np.isnan(r) else f"{r:+.2f}",
+                         f"{result.test.p_value:.2g} ({result.test.smallest_p:.2g})", finding(result),
+                         _law(result), _at_paper_depth(result, SPECS[quantity])])
+    caption = (f"Each diagnostic against $L$, one value per network; exact permutation test of the correlation "
+               f"with $\\log_2 L$ over all arrangements of the networks' $L$ (threshold {THRESHOLD:g}); a power "
+               f"law $y \\propto L^b$ is fitted only where the test finds a trend, with a bootstrap over the "
+               f"networks of each $L$, and extrapolated to $L$ = {PAPER_DEPTH}.")
+    return markdown_table(header, rows, caption, name, "llrrlll")
+
+
+def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dataset,
+                   name: str = "tab-td-networks") -> MarkdownText:
+    """The shipped series: per network its L, seed, tokens seen, wall time, the card's test evaluation against
+    its baselines, and the checkpoint and held-out loss of the matched read-out (``read_at``)."""
+    header = ["Network", "$L$", "Seed", "Tokens", "Wall time", "MLM accuracy (× baseline)",
+              "MLM loss (unigram entropy)", "Matched read-out"]
+    rows = []
+    for net in networks:
+        card = cards[net["name"]]
+        training, test = card["training"], card["test"]
+        accuracy = test["evaluation"]["mlm_accuracy"]
+        baselines = test["baselines"]
+        at = read_at.sel(network=net["name"])
+        rows.append([f"`{net['name']}`", str(net["depth"]), str(net["seed"]),
+                     f"{training['tokens_seen'] / 1e6:.1f} M", f"{training['train_seconds'] / 3600:.1f} h ({training['threads']} "
+                     f"thread{'s' if training['threads'] != 1 else ''})",
+                     f"{accuracy:.1%} ({accuracy / baselines['most_frequent_accuracy']:.2f}×)",
+                     f"{test['evaluation']['mlm_loss']:.2f} ({baselines['unigram_entropy']:.2f})",
+                     f"step {int(at.checkpoint)}, loss {float(at.mlm_loss):.2f}"])
+    caption = ("The networks of the series shipped so far: tokens seen and wall time in pretraining (on 2 CPU "
+               "cores, sharing the machine at times), the model card's evaluation on WikiText-2 test (every "
+               "selected token shown as [MASK], at the trained length of 64 tokens) against the "
+               "most-frequent-token baseline and the unigram entropy, and the checkpoint at which the "
+               "matched-loss read-out reads the network (held-out loss on WikiText-2 valid).")
+    return markdown_table(header, rows, caption, name, "lrrrrrrl")
+
+
+def _by_depth(values: xr.Dataset, quantity: str) -> str:
+    """``17 to 19 at L = 2, 27 to 47 at L = 4 and 88 at L = 8``: each L's range over its networks."""
+    spec = SPECS[quantity]
+    parts = []
+    for depth in np.unique(values.depth.values):
+        v = values[quantity].values[values.depth.values == depth]
+        low, high = number(v.min(), spec), number(v.max(), spec)
+        parts.append(f"{low if low == high else f'{low} to {high}'} at L = {int(depth)}")
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def finding_sentence(values: xr.Dataset, result: Trend, quantity: str) -> str:
+    """One read-out of one quantity as a sentence part: its values by L and what the test says."""
+    test = result.test
+    label = finding(result)
+    said = {"rises with L": f"it rises with L (r = {test.statistic:+.2f}, exact p = {test.p_value:.2g} over "
+                            f"{test.n_networks} networks)",
+            "falls with L": f"it falls with L (r = {test.statistic:+.2f}, exact p = {test.p_value:.2g} over "
+                            f"{test.n_networks} networks)",
+            "no trend": f"no trend with L at {THRESHOLD:g} (r = {test.statistic:+.2f}, exact p = "
+                        f"{test.p_value:.2g} over {test.n_networks} networks)",
+            "the same for every network": "nothing scales",
+            "not testable here": (f"a trend is not testable here: with {test.n_networks} networks the smallest "
+                                  f"attainable p is {test.smallest_p:.2g}, above {THRESHOLD:g}")}[label]
+    if label == "the same for every network":
+        return f"{number(float(values[quantity].values[0]), SPECS[quantity])} for every network, so {said}"
+    return f"{_by_depth(values, quantity)}; {said}"
+
+
+def law_sentence(result: Trend, quantity: str) -> str:
+    """The fitted law and its extrapolation to L = 24, or why none was fitted."""
+    if result.exponent is None:
+        return f"no power law is fitted to {PLAIN_NAMES[quantity]} ({result.why_no_law})"
+    low, high = result.exponent_interval
+    a, b = result.at_paper_depth_interval
+    spec = SPECS[quantity]
+    return (f"{PLAIN_NAMES[quantity]} grows as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
+            f"bootstrap over the networks of each L), which puts it at {number(result.at_paper_depth, spec)} at "
+            f"L = {PAPER_DEPTH} (95% interval {number(a, spec)} to {number(b, spec)})")
+
+
+def numbers(networks: list[dict], missing: list[tuple[int, int]], end: xr.Dataset, matched: xr.Dataset,
+            level: float, best: pd.DataFrame) -> dict:
+    """The chapter's glued numbers and phrases (prefix ``td_``).
+
+    Args:
+        networks: the shipped series (:func:`chaoslib.pretraining.series.shipped_series`); missing: the (L,
+            seed) pairs of the design not shipped yet; end, matched: the per-network values at the end of
+            training and at the matched held-out loss ``level``; best: :func:`~chaoslib.pretraining.
+            trained_depth.best_mlm_depth`.
+    """
+    if len(networks) < 2:
+        raise ChaoslibError(f"the chapter needs at least two shipped series networks; {len(networks)} shipped.")
+    depths = sorted({int(n["depth"]) for n in networks})
+    end_trends, matched_trends = trends(end), trends(matched)
+    out = {
+        "td_n_networks": len(networks),
+        "td_depths": ", ".join(map(str, depths[:-1])) + f" and {depths[-1]}" if len(depths) > 1 else str(depths[0]),
+        "td_missing": ("every network of the design is shipped" if not missing else
+                       "not shipped yet: " + ", ".join(f"L = {d} seed {s}" for d, s in missing)),
+        "td_threshold": THRESHOLD,
+        "td_level": level,
+        "td_matched_losses": ranges_from(float(matched.mlm_loss.min()), float(matched.mlm_loss.max()), ".2f"),
+        "td_end_losses": ranges_from(float(end.mlm_loss.min()), float(end.mlm_loss.max()), ".2f"),
+        "td_tracks": count_of(int(best["tracks"].sum()), len(best), "network"),
+    }
+    for quantity in QUANTITIES:
+        out[f"td_{quantity}_end"] = finding_sentence(end, end_trends[quantity], quantity)
+        out[f"td_{quantity}_matched"] = finding_sentence(matched, matched_trends[quantity], quantity)
+        out[f"td_{quantity}_law"] = law_sentence(end_trends[quantity], quantity)
+    off = best[~best["tracks"]]
+    out["td_off_track"] = ("" if off.empty else "; " + ", ".join(
+        f"{r.network} (L = {r.depth}) reads best at depth {r.best_depth}, {r.best_accuracy:.1%} against "
+        f"{r.accuracy_at_L:.1%} at its own L" for r in off.itertuples()))
+    return out
+
+
+def settings_numbers(records: dict[str, xr.Dataset]) -> dict:
+    """The diagnostics' settings, which every network's record must share: ``td_n_inputs``, ``td_n_tokens``,
+    ``td_horizon`` (steps of the exponents and t_sync)."""
+    settings = {json.dumps(r.attrs["settings"], sort_keys=True) for r in records.values()}
+    if len(settings) != 1:
+        raise ChaoslibError("the series' records were written with different diagnostic settings; recompute "
+                            "them with chaoslib.pretraining.series.series_diagnostic_settings().")
+    first = next(iter(records.values())).attrs["settings"]
+    return {"td_n_inputs": int(first["n_inputs"]), "td_n_tokens": int(first["n_tokens"]),
+            "td_horizon": int(first["n_steps"])}
+
+
+def recheck_table(table: pd.DataFrame, checked: str, against: str, control: bool) -> MarkdownText:
+    """The live recheck of ``checked`` against the record of ``against`` (itself, or the negative control);
+    a quantity the series does not measure (neither side has a value) is left out."""
+    table = table[~(table["record"].isna() & table["live"].isna())]
+    if control:
+        caption = (f"Negative control: `{checked}` recomputed now against the final entry of `{against}`, a "
+                   "network of another $L$; at least one quantity must lie outside its tolerance.")
+        return check_table(table, "live", caption, "tab-td-recheck-control")
+    caption = (f"`{checked}` recomputed now with its record's settings against the record's final entry: every "
+               "quantity must lie within its tolerance.")
+    return check_table(table, "live", caption, "tab-td-recheck")
