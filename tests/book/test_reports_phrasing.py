@@ -88,3 +88,11 @@ def test_markdown_table_is_a_numbered_table():
     assert table == (
         "```{table} Caption.\n:name: tab-x\n\n| Quantity | Value |\n| :--- | ---: |\n| a | 1 |\n```\n"
     )
+
+
+def test_a_caption_with_a_backtick_is_refused():
+    """A backtick in a fence's argument ends no fence (CommonMark): the table would print as text."""
+    import pytest
+
+    with pytest.raises(ValueError, match="tab-y: a caption must not hold a backtick"):
+        ph.markdown_table(["A"], [["1"]], "The network `x` recomputed.", "tab-y")

@@ -103,6 +103,7 @@ def test_generated_pages_and_redirect_stubs_are_not_opened(failures):
                 "a progress line",
                 "9.51it/s]",
                 "{glue:text}`mean_exponent`",
+                "an unrendered directive (1x)",
             ],
         ),
         ("nopdf.html", "pdf-link", ["no link to transient-chaos-bert.pdf"]),

@@ -212,7 +212,11 @@ def markdown_table(header: list[str], rows: list[list[str]], caption: str, name:
                    align: str | None = None) -> MarkdownText:
     """A numbered table for the page: a MyST ``{table}`` directive with ``caption`` and label ``name`` (for
     ``{numref}``) around a Markdown table; ``align``: one of ``l``/``r`` per column (default: the first
-    column left, the others right). Cells must not hold ``|``."""
+    column left, the others right). Cells must not hold ``|``; the caption must not hold a backtick (it is the
+    fence's argument, and a backtick there ends no fence: the table would print as text)."""
+    if "`" in caption:
+        raise ValueError(f"table {name}: a caption must not hold a backtick (write names without code "
+                         f"formatting): {caption[:60]!r}")
     align = align or "l" + "r" * (len(header) - 1)
     rule = ["---:" if a == "r" else ":---" for a in align]
     lines = ["| " + " | ".join(cells) + " |" for cells in (header, rule, *rows)]

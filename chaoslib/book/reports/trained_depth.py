@@ -30,8 +30,9 @@ NAMES = {
     "ed_peak": "peak effective dimension",
     "top_exponent": "top exponent of the spectrum",
 }
-PLAIN_NAMES = {"t_sync": "t_sync", "lambda0": "λ0", "chaos_length": "the chaos length", "ed_peak": "the ED peak",
-               "top_exponent": "the top exponent"}
+# names in glued plain text (no maths there: pdflatex has no Greek letters outside maths)
+PLAIN_NAMES = {"t_sync": "t_sync", "lambda0": "the first-window exponent", "chaos_length": "the chaos length",
+               "ed_peak": "the ED peak", "top_exponent": "the top exponent"}
 CENSORED = {"t_sync": "sync_censored", "chaos_length": "chaos_censored"}
 SPECS = {"t_sync": ".0f", "lambda0": ".3f", "chaos_length": ".0f", "ed_peak": ".1f", "top_exponent": ".3f"}
 READ_OUTS = ("end of training", "matched held-out loss")
@@ -96,7 +97,7 @@ def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dat
                    name: str = "tab-td-networks") -> MarkdownText:
     """The shipped series: per network its L, seed, tokens seen, wall time, the card's test evaluation against
     its baselines, and the checkpoint and held-out loss of the matched read-out (``read_at``)."""
-    header = ["Network", "$L$", "Seed", "Tokens", "Wall time", "MLM accuracy (× baseline)",
+    header = ["Network", "$L$", "Seed", "Tokens", "Wall time", "MLM accuracy (times the baseline)",
               "MLM loss (unigram entropy)", "Matched read-out"]
     rows = []
     for net in networks:
@@ -108,7 +109,7 @@ def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dat
         rows.append([f"`{net['name']}`", str(net["depth"]), str(net["seed"]),
                      f"{training['tokens_seen'] / 1e6:.1f} M", f"{training['train_seconds'] / 3600:.1f} h ({training['threads']} "
                      f"thread{'s' if training['threads'] != 1 else ''})",
-                     f"{accuracy:.1%} ({accuracy / baselines['most_frequent_accuracy']:.2f}×)",
+                     f"{accuracy:.1%} ({accuracy / baselines['most_frequent_accuracy']:.2f}x)",
                      f"{test['evaluation']['mlm_loss']:.2f} ({baselines['unigram_entropy']:.2f})",
                      f"step {int(at.checkpoint)}, loss {float(at.mlm_loss):.2f}"])
     caption = ("The networks of the series shipped so far: tokens seen and wall time in pretraining (on 2 CPU "
@@ -213,9 +214,10 @@ def recheck_table(table: pd.DataFrame, checked: str, against: str, control: bool
     a quantity the series does not measure (neither side has a value) is left out."""
     table = table[~(table["record"].isna() & table["live"].isna())]
     if control:
-        caption = (f"Negative control: `{checked}` recomputed now against the final entry of `{against}`, a "
+        # no code literal in a caption: a backtick in a fence's argument ends no fence (CommonMark)
+        caption = (f"Negative control: {checked} recomputed now against the final entry of {against}, a "
                    "network of another $L$; at least one quantity must lie outside its tolerance.")
         return check_table(table, "live", caption, "tab-td-recheck-control")
-    caption = (f"`{checked}` recomputed now with its record's settings against the record's final entry: every "
+    caption = (f"{checked} recomputed now with its record's settings against the record's final entry: every "
                "quantity must lie within its tolerance.")
     return check_table(table, "live", caption, "tab-td-recheck")
