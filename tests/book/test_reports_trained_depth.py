@@ -53,9 +53,9 @@ def test_the_law_of_t_sync_is_fitted_and_extrapolated_to_albert_larges_depth():
     assert result.at_paper_depth == pytest.approx(9.0 * PAPER_DEPTH, rel=0.05)
     assert low <= result.at_paper_depth <= high and high - low < 0.2 * result.at_paper_depth
     sentence = report.law_sentence(result, "t_sync")
-    assert sentence.startswith("t_sync grows as L^1.0") and f"L = {PAPER_DEPTH}" in sentence
+    assert sentence.startswith("The median t_sync grows as L^1.0") and f"L = {PAPER_DEPTH}" in sentence
     assert report.law_sentence(report.trends(values())["chaos_length"], "chaos_length") == (
-        "no power law is fitted to the chaos length (one value for every network)")
+        "No power law is fitted to the chaos length (one value for every network)")
 
 
 def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
@@ -72,6 +72,16 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
         f"{t_sync[0]:.0f} to {t_sync[1]:.0f} at L = 2, " if round(t_sync[0]) != round(t_sync[1]) else "18 at L = 2")
     assert "it rises with L (r = +" in out["td_t_sync_end"] and "over 8 networks" in out["td_t_sync_end"]
     assert out["td_chaos_length_end"] == "0 for every network, so nothing scales"
+    assert out["td_testable"].startswith("With 8 networks the smallest p an exact trend test can give is")
+    assert "below the threshold 0.01" in out["td_testable"]
+    few = values((2, 2, 4, 4, 8, 8))
+    few_out = report.numbers(networks[:6], [(16, 0), (16, 1)], few, few, 6.3, best)
+    assert "above the threshold 0.01: no trend is testable until more networks ship (the design's networks not " \
+           "shipped yet: L = 16 seed 0, L = 16 seed 1)" in few_out["td_testable"]
+    assert few_out["td_t_sync_end"].startswith("18 at L = 2") and few_out["td_t_sync_end"].endswith(
+        " with log2 L, not testable here)")
+    assert report.law_sentence(report.trends(few)["t_sync"], "t_sync") == (
+        "No power law is fitted before a trend is found")
     assert out["td_tracks"] == "1 of 2 networks"
     assert out["td_off_track"] == "; b (L = 4) reads best at depth 5, 12.0% against 11.0% at its own L"
     assert report.numbers(networks, [], v, v, 6.3, best.iloc[:1])["td_missing"] == (

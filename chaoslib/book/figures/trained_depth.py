@@ -5,12 +5,21 @@ networks' masked-token accuracy against depth. They only draw: values, tests and
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 import xarray as xr
 
 from chaoslib.pretraining.series import MLM_DEPTH_FACTOR
 
 LOG_SCALE = {"t_sync", "chaos_length"}  # step counts: a power law is a line on log axes
+
+
+def _log_steps(ax: plt.Axes) -> None:
+    """A logarithmic y axis of step counts labelled in plain numbers (10, 20, 50, ...), not powers of ten."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 LABELS = {
     "lambda0": r"$\lambda_0$ ($x(1)$ perturbed)",
     "chaos_length": "chaos length (median, steps)",
@@ -47,7 +56,7 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
             ax.set_xscale("log", base=2)
             ax.set_xticks([2, 4, 8, 16, 24], labels=["2", "4", "8", "16", "24"])
             if quantity in LOG_SCALE and np.all(values[quantity].values > 0):
-                ax.set_yscale("log")
+                _log_steps(ax)
             if row == 0:
                 ax.set_title(title)
             if column == 0:
@@ -80,7 +89,7 @@ def along_training(values: xr.Dataset, quantities: tuple[str, ...] = ("t_sync", 
             labelled.add(depth)
         ax.set_xscale("symlog", linthresh=16)
         if quantity in LOG_SCALE and np.all(values[quantity].values > 0):
-            ax.set_yscale("log")
+            _log_steps(ax)
         ax.set_xlabel("pretraining step")
         ax.set_ylabel({**LABELS, "mlm_loss": "held-out MLM loss (nats)"}.get(quantity, quantity))
     axes[0, -1].legend(title="line: seed 0, dashed: 1", loc="upper right")

@@ -31,7 +31,7 @@ NAMES = {
     "top_exponent": "top exponent of the spectrum",
 }
 # names in glued plain text (no maths there: pdflatex has no Greek letters outside maths)
-PLAIN_NAMES = {"t_sync": "t_sync", "lambda0": "the first-window exponent", "chaos_length": "the chaos length",
+PLAIN_NAMES = {"t_sync": "the median t_sync", "lambda0": "the first-window exponent", "chaos_length": "the chaos length",
                "ed_peak": "the ED peak", "top_exponent": "the top exponent"}
 CENSORED = {"t_sync": "sync_censored", "chaos_length": "chaos_censored"}
 SPECS = {"t_sync": ".0f", "lambda0": ".3f", "chaos_length": ".0f", "ed_peak": ".1f", "top_exponent": ".3f"}
@@ -142,35 +142,58 @@ def finding_sentence(values: xr.Dataset, result: Trend, quantity: str) -> str:
             "no trend": f"no trend with L at {THRESHOLD:g} (r = {test.statistic:+.2f}, exact p = "
                         f"{test.p_value:.2g} over {test.n_networks} networks)",
             "the same for every network": "nothing scales",
-            "not testable here": (f"a trend is not testable here: with {test.n_networks} networks the smallest "
-                                  f"attainable p is {test.smallest_p:.2g}, above {THRESHOLD:g}")}[label]
+            # why is said once, in td_testable
+            "not testable here": f"r = {test.statistic:+.2f} with log2 L, not testable here"}[label]
     if label == "the same for every network":
         return f"{number(float(values[quantity].values[0]), SPECS[quantity])} for every network, so {said}"
+    if label == "not testable here":
+        return f"{_by_depth(values, quantity)} ({said})"
     return f"{_by_depth(values, quantity)}; {said}"
+
+
+def testable_sentence(result: Trend, missing: list[tuple[int, int]]) -> str:
+    """Whether these networks can test a trend at the book's threshold at all (one sentence, said once)."""
+    test = result.test
+    if test.smallest_p <= THRESHOLD:
+        return (f"With {test.n_networks} networks the smallest p an exact trend test can give is "
+                f"{test.smallest_p:.2g}, below the threshold {THRESHOLD:g}, so every trend below is testable")
+    more = f" (the design's networks not shipped yet: {_missing_text(missing)})" if missing else ""
+    return (f"With {test.n_networks} networks the smallest p an exact trend test can give is "
+            f"{test.smallest_p:.2g}, above the threshold {THRESHOLD:g}: no trend is testable until more networks "
+            f"ship{more}, so the values below are reported without a verdict")
+
+
+def _missing_text(missing: list[tuple[int, int]]) -> str:
+    return ", ".join(f"L = {d} seed {s}" for d, s in missing)
 
 
 def law_sentence(result: Trend, quantity: str) -> str:
     """The fitted law and its extrapolation to L = 24, or why none was fitted."""
     if result.exponent is None:
-        return f"no power law is fitted to {PLAIN_NAMES[quantity]} ({result.why_no_law})"
+        if result.why_no_law.startswith("not testable"):
+            return "No power law is fitted before a trend is found"
+        return f"No power law is fitted to {PLAIN_NAMES[quantity]} ({result.why_no_law})"
     low, high = result.exponent_interval
     a, b = result.at_paper_depth_interval
     spec = SPECS[quantity]
-    return (f"{PLAIN_NAMES[quantity]} grows as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
+    name = PLAIN_NAMES[quantity]
+    return (f"{name[0].upper()}{name[1:]} grows as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
             f"bootstrap over the networks of each L), which puts it at {number(result.at_paper_depth, spec)} at "
             f"L = {PAPER_DEPTH} (95% interval {number(a, spec)} to {number(b, spec)})")
 
 
 def numbers(networks: list[dict], missing: list[tuple[int, int]], end: xr.Dataset, matched: xr.Dataset,
-            level: float, best: pd.DataFrame) -> dict:
+            level: float, best: pd.DataFrame, initial: xr.Dataset | None = None) -> dict:
     """The chapter's glued numbers and phrases (prefix ``td_``).
 
     Args:
         networks: the shipped series (:func:`chaoslib.pretraining.series.shipped_series`); missing: the (L,
             seed) pairs of the design not shipped yet; end, matched: the per-network values at the end of
             training and at the matched held-out loss ``level``; best: :func:`~chaoslib.pretraining.
-            trained_depth.best_mlm_depth`.
+            trained_depth.best_mlm_depth`; initial: the values at step 0 (the seeded initialisations; default
+            ``end``'s, for hand-built tests).
     """
+    initial = end if initial is None else initial
     if len(networks) < 2:
         raise ChaoslibError(f"the chapter needs at least two shipped series networks; {len(networks)} shipped.")
     depths = sorted({int(n["depth"]) for n in networks})
@@ -179,12 +202,15 @@ def numbers(networks: list[dict], missing: list[tuple[int, int]], end: xr.Datase
         "td_n_networks": len(networks),
         "td_depths": ", ".join(map(str, depths[:-1])) + f" and {depths[-1]}" if len(depths) > 1 else str(depths[0]),
         "td_missing": ("every network of the design is shipped" if not missing else
-                       "not shipped yet: " + ", ".join(f"L = {d} seed {s}" for d, s in missing)),
+                       "not shipped yet: " + _missing_text(missing)),
+        "td_testable": testable_sentence(end_trends["t_sync"], missing),
         "td_threshold": THRESHOLD,
         "td_level": level,
         "td_matched_losses": ranges_from(float(matched.mlm_loss.min()), float(matched.mlm_loss.max()), ".2f"),
         "td_end_losses": ranges_from(float(end.mlm_loss.min()), float(end.mlm_loss.max()), ".2f"),
         "td_tracks": count_of(int(best["tracks"].sum()), len(best), "network"),
+        "td_t_sync_init": ranges_from(float(initial.t_sync.min()), float(initial.t_sync.max()), ".0f", "steps"),
+        "td_t_sync_last": ranges_from(float(end.t_sync.min()), float(end.t_sync.max()), ".0f", "steps"),
     }
     for quantity in QUANTITIES:
         out[f"td_{quantity}_end"] = finding_sentence(end, end_trends[quantity], quantity)
