@@ -64,7 +64,7 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
                 for n, d, s in zip(v.network.values, v.depth.values, v.seed.values)]
     best = pd.DataFrame({"network": ["a", "b"], "depth": [2, 4], "seed": [0, 0], "best_depth": [2, 5],
                          "best_accuracy": [0.15, 0.12], "accuracy_at_L": [0.15, 0.11], "tracks": [True, False]})
-    out = report.numbers(networks, [(16, 1)], v, v, 6.3, best)
+    out = report.numbers(networks, [(16, 1)], report.read_outs(v, v), 6.3, best)
     assert out["td_depths"] == "2, 4, 8 and 16" and out["td_n_networks"] == 8
     assert out["td_missing"] == "not shipped yet: L = 16 seed 1"
     t_sync = v.t_sync.values
@@ -75,7 +75,7 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
     assert out["td_testable"].startswith("With 8 networks the smallest p an exact trend test can give is")
     assert "below the threshold 0.01" in out["td_testable"]
     few = values((2, 2, 4, 4, 8, 8))
-    few_out = report.numbers(networks[:6], [(16, 0), (16, 1)], few, few, 6.3, best)
+    few_out = report.numbers(networks[:6], [(16, 0), (16, 1)], report.read_outs(few, few), 6.3, best)
     assert "above the threshold 0.01: no trend is testable until more networks ship (the design's networks not " \
            "shipped yet: L = 16 seed 0, L = 16 seed 1)" in few_out["td_testable"]
     assert few_out["td_t_sync_end"].startswith("18 at L = 2") and few_out["td_t_sync_end"].endswith(
@@ -84,10 +84,10 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
         "No power law is fitted before a trend is found")
     assert out["td_tracks"] == "1 of 2 networks"
     assert out["td_off_track"] == "; b (L = 4) reads best at depth 5, 12.0% against 11.0% at its own L"
-    assert report.numbers(networks, [], v, v, 6.3, best.iloc[:1])["td_missing"] == (
+    assert report.numbers(networks, [], report.read_outs(v, v), 6.3, best.iloc[:1])["td_missing"] == (
         "every network of the design is shipped")
     with pytest.raises(ChaoslibError, match="at least two"):
-        report.numbers(networks[:1], [], v.isel(network=[0]), v.isel(network=[0]), 6.3, best)
+        report.numbers(networks[:1], [], report.read_outs(v, v), 6.3, best)
 
 
 def test_the_trend_table_has_a_row_per_quantity_and_read_out_and_a_law_only_where_fitted():

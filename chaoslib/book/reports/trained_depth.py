@@ -135,12 +135,10 @@ def finding_sentence(values: xr.Dataset, result: Trend, quantity: str) -> str:
     """One read-out of one quantity as a sentence part: its values by L and what the test says."""
     test = result.test
     label = finding(result)
-    said = {"rises with L": f"it rises with L (r = {test.statistic:+.2f}, exact p = {test.p_value:.2g} over "
-                            f"{test.n_networks} networks)",
-            "falls with L": f"it falls with L (r = {test.statistic:+.2f}, exact p = {test.p_value:.2g} over "
-                            f"{test.n_networks} networks)",
-            "no trend": f"no trend with L at {THRESHOLD:g} (r = {test.statistic:+.2f}, exact p = "
-                        f"{test.p_value:.2g} over {test.n_networks} networks)",
+    tested = f"r = {test.statistic:+.2f}, exact p = {test.p_value:.2g} over {test.n_networks} networks"
+    said = {"rises with L": f"it rises with L ({tested})",
+            "falls with L": f"it falls with L ({tested})",
+            "no trend": f"no trend with L at {THRESHOLD:g} ({tested})",
             "the same for every network": "nothing scales",
             # why is said once, in td_testable
             "not testable here": f"r = {test.statistic:+.2f} with log2 L, not testable here"}[label]
@@ -182,22 +180,29 @@ def law_sentence(result: Trend, quantity: str) -> str:
             f"L = {PAPER_DEPTH} (95% interval {number(a, spec)} to {number(b, spec)})")
 
 
-def numbers(networks: list[dict], missing: list[tuple[int, int]], end: xr.Dataset, matched: xr.Dataset,
-            level: float, best: pd.DataFrame, initial: xr.Dataset | None = None) -> dict:
+def read_outs(end: xr.Dataset, matched: xr.Dataset) -> dict[str, tuple[xr.Dataset, dict[str, Trend]]]:
+    """The two read-outs (:data:`READ_OUTS`) with their trends, computed once for the figures, the table and
+    :func:`numbers`: read-out -> (per-network values, {quantity: Trend})."""
+    return {READ_OUTS[0]: (end, trends(end)), READ_OUTS[1]: (matched, trends(matched))}
+
+
+def numbers(networks: list[dict], missing: list[tuple[int, int]],
+            by_read_out: dict[str, tuple[xr.Dataset, dict[str, Trend]]], level: float, best: pd.DataFrame,
+            initial: xr.Dataset | None = None) -> dict:
     """The chapter's glued numbers and phrases (prefix ``td_``).
 
     Args:
         networks: the shipped series (:func:`chaoslib.pretraining.series.shipped_series`); missing: the (L,
-            seed) pairs of the design not shipped yet; end, matched: the per-network values at the end of
-            training and at the matched held-out loss ``level``; best: :func:`~chaoslib.pretraining.
+            seed) pairs of the design not shipped yet; by_read_out: :func:`read_outs` of the per-network values at
+            the end of training and at the matched held-out loss ``level``; best: :func:`~chaoslib.pretraining.
             trained_depth.best_mlm_depth`; initial: the values at step 0 (the seeded initialisations; default
             ``end``'s, for hand-built tests).
     """
+    (end, end_trends), (matched, matched_trends) = (by_read_out[r] for r in READ_OUTS)
     initial = end if initial is None else initial
     if len(networks) < 2:
         raise ChaoslibError(f"the chapter needs at least two shipped series networks; {len(networks)} shipped.")
     depths = sorted({int(n["depth"]) for n in networks})
-    end_trends, matched_trends = trends(end), trends(matched)
     out = {
         "td_n_networks": len(networks),
         "td_depths": ", ".join(map(str, depths[:-1])) + f" and {depths[-1]}" if len(depths) > 1 else str(depths[0]),
