@@ -197,7 +197,8 @@ def trend(values: xr.Dataset, quantity: str, alpha: float = 0.05, censored: str 
 def best_mlm_depth(records: dict[str, xr.Dataset]) -> pd.DataFrame:
     """Where each final network's own head reads best: one row per network with ``network``, ``depth`` (its L),
     ``seed``, ``best_depth`` (argmax over depths 1..4L of the masked-token accuracy), ``best_accuracy``,
-    ``accuracy_at_L`` and ``tracks`` (the best depth is L itself)."""
+    ``accuracy_at_L``, ``accuracy_at_last`` (at depth 4L, the deepest read) and ``tracks`` (the best depth is L
+    itself)."""
     rows = []
     for name, record in records.items():
         config = record.attrs["run_config"]
@@ -206,6 +207,7 @@ def best_mlm_depth(records: dict[str, xr.Dataset]) -> pd.DataFrame:
         best = int(accuracy.mlm_depth.values[int(np.argmax(accuracy.values))])
         rows.append({"network": name, "depth": depth, "seed": int(config["seed"]), "best_depth": best,
                      "best_accuracy": float(accuracy.max()), "accuracy_at_L": float(accuracy.sel(mlm_depth=depth)),
+                     "accuracy_at_last": float(accuracy.isel(mlm_depth=-1)),
                      "tracks": best == depth})
     return pd.DataFrame(rows)
 

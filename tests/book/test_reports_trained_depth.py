@@ -54,6 +54,9 @@ def test_the_law_of_t_sync_is_fitted_and_extrapolated_to_albert_larges_depth():
     assert low <= result.at_paper_depth <= high and high - low < 0.2 * result.at_paper_depth
     sentence = report.law_sentence(result, "t_sync")
     assert sentence.startswith("The median t_sync grows as L^1.0") and f"L = {PAPER_DEPTH}" in sentence
+    shrinking = values().assign(ed_peak=lambda v: 60.0 * v.depth.astype(float) ** -0.1)
+    assert report.law_sentence(report.trends(shrinking)["ed_peak"], "ed_peak").startswith(
+        "The ED peak falls as L^-0.10 (95% interval")
     assert report.law_sentence(report.trends(values())["chaos_length"], "chaos_length") == (
         "No power law is fitted to the chaos length (one value for every network)")
 
@@ -63,7 +66,8 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
     networks = [{"name": n, "depth": int(d), "seed": int(s)}
                 for n, d, s in zip(v.network.values, v.depth.values, v.seed.values)]
     best = pd.DataFrame({"network": ["a", "b"], "depth": [2, 4], "seed": [0, 0], "best_depth": [2, 5],
-                         "best_accuracy": [0.15, 0.12], "accuracy_at_L": [0.15, 0.11], "tracks": [True, False]})
+                         "best_accuracy": [0.15, 0.12], "accuracy_at_L": [0.15, 0.11],
+                         "accuracy_at_last": [0.03, 0.06], "tracks": [True, False]})
     out = report.numbers(networks, [(16, 1)], report.read_outs(v, v), 6.3, best)
     assert out["td_depths"] == "2, 4, 8 and 16" and out["td_n_networks"] == 8
     assert out["td_missing"] == "not shipped yet: L = 16 seed 1"
@@ -72,6 +76,11 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
         f"{t_sync[0]:.0f} to {t_sync[1]:.0f} at L = 2, " if round(t_sync[0]) != round(t_sync[1]) else "18 at L = 2")
     assert "it rises with L (r = +" in out["td_t_sync_end"] and "over 8 networks" in out["td_t_sync_end"]
     assert out["td_chaos_length_end"] == "0 for every network, so nothing scales"
+    assert out["td_chaos_reading"].startswith("no network of the series has a positive first-window exponent")
+    assert out["td_kept_at_4L"] == "range from 20% to 50%"  # 0.03 / 0.15 and 0.06 / 0.12
+    chaotic = v.assign(chaos_length=("network", np.r_[np.zeros(6), 3.0, 5.0]))
+    assert report.numbers(networks, [], report.read_outs(chaotic, v), 6.3, best)["td_chaos_reading"] == (
+        "2 of 8 networks of the series have a positive first-window exponent for most of their inputs")
     assert out["td_testable"].startswith("With 8 networks the smallest p an exact trend test can give is")
     assert "below the threshold 0.01" in out["td_testable"]
     few = values((2, 2, 4, 4, 8, 8))

@@ -175,7 +175,8 @@ def law_sentence(result: Trend, quantity: str) -> str:
     a, b = result.at_paper_depth_interval
     spec = SPECS[quantity]
     name = PLAIN_NAMES[quantity]
-    return (f"{name[0].upper()}{name[1:]} grows as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
+    verb = "grows" if low > 0 else "falls" if high < 0 else "scales"  # as its interval says
+    return (f"{name[0].upper()}{name[1:]} {verb} as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
             f"bootstrap over the networks of each L), which puts it at {number(result.at_paper_depth, spec)} at "
             f"L = {PAPER_DEPTH} (95% interval {number(a, spec)} to {number(b, spec)})")
 
@@ -221,6 +222,14 @@ def numbers(networks: list[dict], missing: list[tuple[int, int]],
         out[f"td_{quantity}_end"] = finding_sentence(end, end_trends[quantity], quantity)
         out[f"td_{quantity}_matched"] = finding_sentence(matched, matched_trends[quantity], quantity)
         out[f"td_{quantity}_law"] = law_sentence(end_trends[quantity], quantity)
+    chaotic = int((end.chaos_length > 0).sum())
+    out["td_chaos_reading"] = (  # the notebook's sentence begins "with x(1) perturbed,"
+        "no network of the series has a positive first-window exponent for most of its inputs, whatever its L"
+        if chaotic == 0 else f"{count_of(chaotic, end.sizes['network'], 'network')} of the series "
+        f"{'has' if chaotic == 1 else 'have'} a positive first-window exponent for most of "
+        f"{'its' if chaotic == 1 else 'their'} inputs")
+    kept = best["accuracy_at_last"] / best["best_accuracy"]
+    out["td_kept_at_4L"] = ranges_from(float(kept.min()), float(kept.max()), ".0%")
     off = best[~best["tracks"]]
     out["td_off_track"] = ("" if off.empty else "; " + ", ".join(
         f"{r.network} (L = {r.depth}) reads best at depth {r.best_depth}, {r.best_accuracy:.1%} against "
