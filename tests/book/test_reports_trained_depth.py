@@ -132,3 +132,18 @@ def test_the_trend_uses_the_books_threshold():
     v = values((2, 2, 4, 4, 8, 8))
     assert trend(v, "t_sync").exponent is not None  # at the function's default 0.05
     assert report.finding(report.trends(v)["t_sync"]) == "not testable here"
+
+
+def test_the_networks_table_has_one_row_per_network_with_its_cards_evaluation_against_its_baselines():
+    v = values((2, 4))
+    networks = [{"name": n, "depth": int(d), "seed": int(s)}
+                for n, d, s in zip(v.network.values, v.depth.values, v.seed.values)]
+    cards = {n["name"]: {"training": {"tokens_seen": 32_014_336, "train_seconds": 5400.0, "threads": 2},
+                         "test": {"evaluation": {"mlm_accuracy": 0.118, "mlm_loss": 5.94},
+                                  "baselines": {"most_frequent_accuracy": 0.059, "unigram_entropy": 6.83}}}
+             for n in networks}
+    table = report.networks_table(networks, cards, v).data
+    rows = [line for line in table.splitlines() if line.startswith("| `albert-wt2")]
+    assert rows[1] == ("| `albert-wt2-L04-s1` | 32.0 | 1.5 (2) | 11.8% (2.00x) | 5.94 (6.83) | 7813, "
+                       f"{float(v.mlm_loss[1]):.2f} |")
+    assert len(rows) == 2
