@@ -76,11 +76,17 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
         f"{t_sync[0]:.0f} to {t_sync[1]:.0f} at L = 2, " if round(t_sync[0]) != round(t_sync[1]) else "18 at L = 2")
     assert "it rises with L (r = +" in out["td_t_sync_end"] and "over 8 networks" in out["td_t_sync_end"]
     assert out["td_chaos_length_end"] == "0 for every network, so nothing scales"
-    assert out["td_chaos_reading"].startswith("no network of the series has a positive first-window exponent")
+    assert out["td_chaos_reading"] == "none of the 8 networks has a positive median chaos length at the end of training"
+    assert out["td_positive_lambda0"].startswith("none of the 8 networks has a positive mean first-window")
+    assert out["td_summary"].startswith("the median t_sync rises with L at both read-outs; the first-window exponent "
+                                        "rises with L at both read-outs; the chaos length is the same for every")
     assert out["td_kept_at_4L"] == "range from 20% to 50%"  # 0.03 / 0.15 and 0.06 / 0.12
     chaotic = v.assign(chaos_length=("network", np.r_[np.zeros(6), 3.0, 5.0]))
     assert report.numbers(networks, [], report.read_outs(chaotic, v), 6.3, best)["td_chaos_reading"] == (
-        "2 of 8 networks of the series have a positive first-window exponent for most of their inputs")
+        "only albert-wt2-L16-s0 (L = 16) and albert-wt2-L16-s1 (L = 16) of the 8 networks have a positive median "
+        "chaos length at the end of training")
+    mixed = report.read_outs(v, v.assign(t_sync=("network", v.t_sync.values[::-1] * [1, 1, 1, 1, 1, 1, 1, 0.1])))
+    assert "the median t_sync rises with L at the end of training but " in report.summary_sentence(mixed)
     assert out["td_testable"].startswith("With 8 networks the smallest p an exact trend test can give is")
     assert "below the threshold 0.01" in out["td_testable"]
     few = values((2, 2, 4, 4, 8, 8))
@@ -88,7 +94,7 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
     assert "above the threshold 0.01: no trend is testable until more networks ship (the design's networks not " \
            "shipped yet: L = 16 seed 0, L = 16 seed 1)" in few_out["td_testable"]
     assert few_out["td_t_sync_end"].startswith("18 at L = 2") and few_out["td_t_sync_end"].endswith(
-        " with log2 L, not testable here)")
+        " with log2 L, not testable here: the smallest p these values allow is 0.022)")
     assert report.law_sentence(report.trends(few)["t_sync"], "t_sync") == (
         "No power law is fitted before a trend is found")
     assert out["td_tracks"] == "1 of 2 networks"

@@ -140,8 +140,10 @@ def finding_sentence(values: xr.Dataset, result: Trend, quantity: str) -> str:
             "falls with L": f"it falls with L ({tested})",
             "no trend": f"no trend with L at {THRESHOLD:g} ({tested})",
             "the same for every network": "nothing scales",
-            # why is said once, in td_testable
-            "not testable here": f"r = {test.statistic:+.2f} with log2 L, not testable here"}[label]
+            # the values' own smallest p: ties (a quantity that is 0 for most networks) can raise it above
+            # the one td_testable states for distinct values
+            "not testable here": f"r = {test.statistic:+.2f} with log2 L, not testable here: the smallest p "
+                                 f"these values allow is {test.smallest_p:.2g}"}[label]
     if label == "the same for every network":
         return f"{number(float(values[quantity].values[0]), SPECS[quantity])} for every network, so {said}"
     if label == "not testable here":
@@ -179,6 +181,34 @@ def law_sentence(result: Trend, quantity: str) -> str:
     return (f"{name[0].upper()}{name[1:]} {verb} as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
             f"bootstrap over the networks of each L), which puts it at {number(result.at_paper_depth, spec)} at "
             f"L = {PAPER_DEPTH} (95% interval {number(a, spec)} to {number(b, spec)})")
+
+
+def _which_networks(values: xr.Dataset, chosen: xr.DataArray, what: str) -> str:
+    """``only albert-wt2-L16-s0 (L = 16) of the 7 networks has <what> at the end of training``, or ``no
+    network ...``: which networks of ``values`` (dimension ``network``) are ``chosen``."""
+    names = [f"{n} (L = {int(d)})" for n, d, c in zip(values.network.values, values.depth.values, chosen.values) if c]
+    total = values.sizes["network"]
+    if not names:
+        return f"none of the {total} networks has {what} at the end of training"
+    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"only {which} of the {total} networks {'has' if len(names) == 1 else 'have'} {what} at the end of training"
+
+
+VERB = {"rises with L": "rises with L", "falls with L": "falls with L", "no trend": "shows no trend with L",
+        "the same for every network": "is the same for every network", "not testable here": "cannot be tested"}
+
+
+def summary_sentence(by_read_out: dict[str, tuple[xr.Dataset, dict[str, Trend]]]) -> str:
+    """Every quantity's finding at both read-outs in one sentence, for the chapter's opening: ``the median
+    t_sync rises with L at the end of training but shows no trend with L at matched held-out loss; ...``."""
+    (_, end_trends), (_, matched_trends) = (by_read_out[r] for r in READ_OUTS)
+    parts = []
+    for quantity in QUANTITIES:
+        at_end, at_matched = (VERB[finding(t[quantity])] for t in (end_trends, matched_trends))
+        parts.append(f"{PLAIN_NAMES[quantity]} {at_end} at both read-outs" if at_end == at_matched else
+                     f"{PLAIN_NAMES[quantity]} {at_end} at the end of training but {at_matched} at matched "
+                     "held-out loss")
+    return "; ".join(parts)
 
 
 def read_outs(end: xr.Dataset, matched: xr.Dataset) -> dict[str, tuple[xr.Dataset, dict[str, Trend]]]:
@@ -222,12 +252,9 @@ def numbers(networks: list[dict], missing: list[tuple[int, int]],
         out[f"td_{quantity}_end"] = finding_sentence(end, end_trends[quantity], quantity)
         out[f"td_{quantity}_matched"] = finding_sentence(matched, matched_trends[quantity], quantity)
         out[f"td_{quantity}_law"] = law_sentence(end_trends[quantity], quantity)
-    chaotic = int((end.chaos_length > 0).sum())
-    out["td_chaos_reading"] = (  # the notebook's sentence begins "with x(1) perturbed,"
-        "no network of the series has a positive first-window exponent for most of its inputs, whatever its L"
-        if chaotic == 0 else f"{count_of(chaotic, end.sizes['network'], 'network')} of the series "
-        f"{'has' if chaotic == 1 else 'have'} a positive first-window exponent for most of "
-        f"{'its' if chaotic == 1 else 'their'} inputs")
+    out["td_chaos_reading"] = _which_networks(end, end.chaos_length > 0, "a positive median chaos length")
+    out["td_positive_lambda0"] = _which_networks(end, end.lambda0 > 0, "a positive mean first-window exponent")
+    out["td_summary"] = summary_sentence(by_read_out)
     kept = best["accuracy_at_last"] / best["best_accuracy"]
     out["td_kept_at_4L"] = ranges_from(float(kept.min()), float(kept.max()), ".0%")
     off = best[~best["tracks"]]
