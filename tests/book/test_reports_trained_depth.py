@@ -88,13 +88,15 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
     mixed = report.read_outs(v, v.assign(t_sync=("network", v.t_sync.values[::-1] * [1, 1, 1, 1, 1, 1, 1, 0.1])))
     assert "the median t_sync rises with L at the end of training but " in report.summary_sentence(mixed)
     assert out["td_testable"].startswith("With 8 networks the smallest p an exact trend test can give is")
-    assert "below the threshold 0.01" in out["td_testable"]
+    assert "below the threshold 0.01, so a trend is testable wherever the networks' values differ" in out["td_testable"]
     few = values((2, 2, 4, 4, 8, 8))
     few_out = report.numbers(networks[:6], [(16, 0), (16, 1)], report.read_outs(few, few), 6.3, best)
     assert "above the threshold 0.01: no trend is testable until more networks ship (the design's networks not " \
            "shipped yet: L = 16 seed 0, L = 16 seed 1)" in few_out["td_testable"]
     assert few_out["td_t_sync_end"].startswith("18 at L = 2") and few_out["td_t_sync_end"].endswith(
         " with log2 L, not testable here: the smallest p these values allow is 0.022)")
+    assert "the chaos length is the same for every network at both read-outs" in few_out["td_summary"]
+    assert few_out["td_summary"].startswith("the median t_sync cannot be tested at either read-out;")
     assert report.law_sentence(report.trends(few)["t_sync"], "t_sync") == (
         "No power law is fitted before a trend is found")
     assert out["td_tracks"] == "1 of 2 networks"

@@ -156,7 +156,8 @@ def testable_sentence(result: Trend, missing: list[tuple[int, int]]) -> str:
     test = result.test
     if test.smallest_p <= THRESHOLD:
         return (f"With {test.n_networks} networks the smallest p an exact trend test can give is "
-                f"{test.smallest_p:.2g}, below the threshold {THRESHOLD:g}, so every trend below is testable")
+                f"{test.smallest_p:.2g}, below the threshold {THRESHOLD:g}, so a trend is testable wherever the networks' "
+                "values differ (tied values allow less, and each quantity says so)")
     more = f" (the design's networks not shipped yet: {_missing_text(missing)})" if missing else ""
     return (f"With {test.n_networks} networks the smallest p an exact trend test can give is "
             f"{test.smallest_p:.2g}, above the threshold {THRESHOLD:g}: no trend is testable until more networks "
@@ -205,7 +206,8 @@ def summary_sentence(by_read_out: dict[str, tuple[xr.Dataset, dict[str, Trend]]]
     parts = []
     for quantity in QUANTITIES:
         at_end, at_matched = (VERB[finding(t[quantity])] for t in (end_trends, matched_trends))
-        parts.append(f"{PLAIN_NAMES[quantity]} {at_end} at both read-outs" if at_end == at_matched else
+        both = "at either read-out" if at_end == VERB["not testable here"] else "at both read-outs"
+        parts.append(f"{PLAIN_NAMES[quantity]} {at_end} {both}" if at_end == at_matched else
                      f"{PLAIN_NAMES[quantity]} {at_end} at the end of training but {at_matched} at matched "
                      "held-out loss")
     return "; ".join(parts)
