@@ -119,6 +119,11 @@ def interval(low: float, high: float, spec: str = ".3g", over: str = "") -> str:
     return f"95% interval {number(low, spec)} to {number(high, spec)}{tail}"
 
 
+def listed(parts: list[str]) -> str:
+    """Parts as an English list: ``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 2 else parts)
+
+
 def count_of(count: int, total: int, noun: str, nouns: str | None = None) -> str:
     """``none of the 8 inputs``, ``all 8 inputs``, ``3 of 8 inputs``; ``both inputs``, ``neither input``,
     ``the one input``."""
@@ -161,7 +166,7 @@ def censored_share(shares: dict[str, float], noun: str = "lengths", where: str =
     for i, (group, share) in enumerate(shares.items()):
         amount = "none" if share == 0 else "all" if share == 1 else f"{share:.0%}"
         parts.append(f"{amount} of {group} {noun}" if i == 0 else f"{amount} of {group}")
-    text = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 2 else parts)
+    text = listed(parts)
     return f"{text[0].upper()}{text[1:]} are censored {where}."
 
 

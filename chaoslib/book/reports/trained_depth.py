@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from chaoslib.book.reports.phrasing import MarkdownText, count_of, markdown_table, number, ranges_from
+from chaoslib.book.reports.phrasing import MarkdownText, count_of, listed, markdown_table, number, ranges_from
 from chaoslib.book.reports.pretraining import check_table
 from chaoslib.book.reports.verdicts import THRESHOLD
 from chaoslib.errors import ChaoslibError
@@ -128,7 +128,7 @@ def _by_depth(values: xr.Dataset, quantity: str) -> str:
         v = values[quantity].values[values.depth.values == depth]
         low, high = number(v.min(), spec), number(v.max(), spec)
         parts.append(f"{low if low == high else f'{low} to {high}'} at L = {int(depth)}")
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return listed(parts)
 
 
 def finding_sentence(values: xr.Dataset, result: Trend, quantity: str) -> str:
@@ -191,8 +191,7 @@ def _which_networks(values: xr.Dataset, chosen: xr.DataArray, what: str) -> str:
     total = values.sizes["network"]
     if not names:
         return f"none of the {total} networks has {what} at the end of training"
-    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"only {which} of the {total} networks {'has' if len(names) == 1 else 'have'} {what} at the end of training"
+    return f"only {listed(names)} of the {total} networks {'has' if len(names) == 1 else 'have'} {what} at the end of training"
 
 
 VERB = {"rises with L": "rises with L", "falls with L": "falls with L", "no trend": "shows no trend with L",
@@ -238,7 +237,7 @@ def numbers(networks: list[dict], missing: list[tuple[int, int]],
     depths = sorted({int(n["depth"]) for n in networks})
     out = {
         "td_n_networks": len(networks),
-        "td_depths": ", ".join(map(str, depths[:-1])) + f" and {depths[-1]}" if len(depths) > 1 else str(depths[0]),
+        "td_depths": listed([str(d) for d in depths]),
         "td_missing": ("every network of the design is shipped" if not missing else
                        "not shipped yet: " + _missing_text(missing)),
         "td_testable": testable_sentence(end_trends["t_sync"], missing),
