@@ -33,6 +33,11 @@ def values(depths=(2, 2, 4, 4, 8, 8, 16, 16), seed: int = 0) -> xr.Dataset:
                 "depth": ("network", depths), "seed": ("network", np.arange(n) % 2)})
 
 
+def described(v: xr.Dataset) -> list[dict]:
+    """The series' network descriptions (name, depth, seed) of the hand-built values ``v``."""
+    return [{"name": n, "depth": int(d), "seed": int(s)} for n, d, s in zip(v.network.values, v.depth.values, v.seed.values)]
+
+
 def test_findings_name_a_rise_a_fall_no_trend_one_value_and_too_few_networks():
     v = values()
     results = report.trends(v)
@@ -63,8 +68,7 @@ def test_the_law_of_t_sync_is_fitted_and_extrapolated_to_albert_larges_depth():
 
 def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
     v = values()
-    networks = [{"name": n, "depth": int(d), "seed": int(s)}
-                for n, d, s in zip(v.network.values, v.depth.values, v.seed.values)]
+    networks = described(v)
     best = pd.DataFrame({"network": ["a", "b"], "depth": [2, 4], "seed": [0, 0], "best_depth": [2, 5],
                          "best_accuracy": [0.15, 0.12], "accuracy_at_L": [0.15, 0.11],
                          "accuracy_at_last": [0.03, 0.06], "tracks": [True, False]})
@@ -144,8 +148,7 @@ def test_the_trend_uses_the_books_threshold():
 
 def test_the_networks_table_has_one_row_per_network_with_its_cards_evaluation_against_its_baselines():
     v = values((2, 4))
-    networks = [{"name": n, "depth": int(d), "seed": int(s)}
-                for n, d, s in zip(v.network.values, v.depth.values, v.seed.values)]
+    networks = described(v)
     cards = {n["name"]: {"training": {"tokens_seen": 32_014_336, "train_seconds": 5400.0, "threads": 2},
                          "test": {"evaluation": {"mlm_accuracy": 0.118, "mlm_loss": 5.94},
                                   "baselines": {"most_frequent_accuracy": 0.059, "unigram_entropy": 6.83}}}
