@@ -97,7 +97,8 @@ def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dat
                    name: str = "tab-td-networks") -> MarkdownText:
     """The shipped series: per network (its name says L and seed) the tokens seen, the wall time, the card's
     test evaluation against its baselines, and the checkpoint and held-out loss of the matched read-out
-    (``read_at``). Six narrow columns, so the PDF's table neither wraps a number nor cuts a name."""
+    (``read_at``). Six narrow columns, so the PDF's table wraps no number (it still cuts the names, set in code,
+    which LaTeX's tabulary does not break)."""
     header = ["Network", "Tokens (M)", "Hours (threads)", "MLM accuracy (x baseline)",
               "MLM loss (unigram entropy)", "Matched read-out: step, loss"]
     rows = []
