@@ -154,7 +154,7 @@ def test_the_networks_table_has_one_row_per_network_with_its_cards_evaluation_ag
                                   "baselines": {"most_frequent_accuracy": 0.059, "unigram_entropy": 6.83}}}
              for n in networks}
     table = report.networks_table(networks, cards, v).data
-    rows = [line for line in table.splitlines() if line.startswith("| `albert-wt2")]
-    assert rows[1] == ("| `albert-wt2-L04-s1` | 32.0 | 1.5 (2) | 11.8% (2.00x) | 5.94 (6.83) | 7813, "
+    rows = [line for line in table.splitlines() if line.startswith("| albert-wt2")]
+    assert rows[1] == ("| albert-wt2-L04-s1 | 32.0 | 1.5 (2) | 11.8% (2.00x) | 5.94 (6.83) | 7813, "
                        f"{float(v.mlm_loss[1]):.2f} |")
     assert len(rows) == 2

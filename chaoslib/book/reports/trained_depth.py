@@ -97,8 +97,8 @@ def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dat
                    name: str = "tab-td-networks") -> MarkdownText:
     """The shipped series: per network (its name says L and seed) the tokens seen, the wall time, the card's
     test evaluation against its baselines, and the checkpoint and held-out loss of the matched read-out
-    (``read_at``). Six narrow columns, so the PDF's table wraps no number (it still cuts the names, set in code,
-    which LaTeX's tabulary does not break)."""
+    (``read_at``). Six narrow columns, so the PDF's table wraps no number; the names are plain text, not code,
+    because LaTeX breaks plain text at its hyphens and cuts a code literal at the column's edge."""
     header = ["Network", "Tokens (M)", "Hours (threads)", "MLM accuracy (x baseline)",
               "MLM loss (unigram entropy)", "Matched read-out: step, loss"]
     rows = []
@@ -108,7 +108,7 @@ def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dat
         accuracy = test["evaluation"]["mlm_accuracy"]
         baselines = test["baselines"]
         at = read_at.sel(network=net["name"])
-        rows.append([f"`{net['name']}`", f"{training['tokens_seen'] / 1e6:.1f}",
+        rows.append([net["name"], f"{training['tokens_seen'] / 1e6:.1f}",
                      f"{training['train_seconds'] / 3600:.1f} ({training['threads']})",
                      f"{accuracy:.1%} ({accuracy / baselines['most_frequent_accuracy']:.2f}x)",
                      f"{test['evaluation']['mlm_loss']:.2f} ({baselines['unigram_entropy']:.2f})",
