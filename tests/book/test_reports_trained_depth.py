@@ -158,3 +158,20 @@ def test_the_networks_table_has_one_row_per_network_with_its_cards_evaluation_ag
     assert rows[1] == ("| albert-wt2-L04-s1 | 32.0 | 1.5 (2) | 11.8% (2.00x) | 5.94 (6.83) | 7813, "
                        f"{float(v.mlm_loss[1]):.2f} |")
     assert len(rows) == 2
+
+
+def test_the_bars_sentence_names_the_network_that_misses_the_accuracy_bar_and_keeps_it():
+    v = values((2, 4, 8))
+    networks = described(v)
+    figures = {"albert-wt2-L02-s0": (0.118, 5.94), "albert-wt2-L04-s1": (0.085, 6.45), "albert-wt2-L08-s0": (0.10, 6.1)}
+    cards = {name: {"test": {"evaluation": {"mlm_accuracy": acc, "mlm_loss": loss},
+                             "baselines": {"most_frequent_accuracy": 0.059, "unigram_entropy": 6.83}}}
+             for name, (acc, loss) in figures.items()}
+    assert [n["name"] for n in networks] == list(figures)
+    sentence = report.bars_sentence(networks, cards)
+    # 0.085 / 0.059 = 1.44 < 1.5; the other two are 2.00x and 1.69x
+    assert sentence.startswith("2 of 3 cards clear the bar the series set itself (masked-token accuracy at least 1.5")
+    assert "albert-wt2-L04-s1 misses it: its accuracy is 1.44 times the baseline, while its loss (6.45 nats) is " \
+           "below the entropy (6.83). It stays in the series" in sentence
+    cards["albert-wt2-L04-s1"]["test"]["evaluation"]["mlm_accuracy"] = 0.09  # 1.53x
+    assert report.bars_sentence(networks, cards).startswith("All 3 cards clear the bar the series set itself: ")

@@ -78,16 +78,27 @@ def test_a_shipped_checkpoint_matches_its_model_card_and_loads_by_name_as_pretra
 EVALUATED = ["albert-wikitext2", *[n for n in SHIPPED_NAMES if n.startswith("albert-wt2-")][:1]]
 
 
+# Shipped networks known to miss the accuracy bar, with their ratio: they ship all the same, since the series
+# keeps every network it trained (dropping one for training worse would choose the networks by their outcome),
+# and chapter 9 names them. A card listed here that clears the bar fails the test too.
+BELOW_ACCURACY_BAR = {"albert-wt2-L16-s1": 1.44}
+
+
 @pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_every_shipped_card_clears_the_bars(name):
-    """All-[MASK] accuracy >= 1.5x the most-frequent-token baseline and loss below the unigram entropy of train
-    (albert-wikitext2 also >= 0.75 nat below it), at the trained length."""
+    """All-[MASK] accuracy >= 1.5x the most-frequent-token baseline (except the known misses above, at their
+    recorded ratio) and loss below the unigram entropy of train (albert-wikitext2 also >= 0.75 nat below it), at
+    the trained length."""
     from chaoslib.pretraining.checkpoint import MIN_ACCURACY_RATIO, MIN_LOSS_MARGIN
 
     card = json.loads((CHECKPOINTS_DIR / name / "card.json").read_text())
     ev, base = card["test"]["evaluation"], card["test"]["baselines"]
     assert card["test"]["settings"]["n_tokens"] == card["training"]["config"]["n_tokens"]
-    assert ev["mlm_accuracy"] >= MIN_ACCURACY_RATIO * base["most_frequent_accuracy"]
+    ratio = ev["mlm_accuracy"] / base["most_frequent_accuracy"]
+    if name in BELOW_ACCURACY_BAR:
+        assert ratio < MIN_ACCURACY_RATIO and ratio == pytest.approx(BELOW_ACCURACY_BAR[name], abs=0.005)
+    else:
+        assert ratio >= MIN_ACCURACY_RATIO
     margin = MIN_LOSS_MARGIN if name == "albert-wikitext2" else 0.0
     assert base["unigram_entropy"] - ev["mlm_loss"] > margin
 

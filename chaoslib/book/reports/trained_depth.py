@@ -121,6 +121,37 @@ def networks_table(networks: list[dict], cards: dict[str, dict], read_at: xr.Dat
     return markdown_table(header, rows, caption, name, "lrrrrr")
 
 
+def bars_sentence(networks: list[dict], cards: dict[str, dict]) -> str:
+    """Which cards clear the bar the series set itself (all-[MASK] accuracy at least
+    :data:`~chaoslib.pretraining.checkpoint.MIN_ACCURACY_RATIO` times the most-frequent-token baseline, loss
+    below the unigram entropy), naming each network that misses it with its figures. A network that misses
+    stays in the series: dropping it would choose the networks by their outcome."""
+    from chaoslib.pretraining.checkpoint import MIN_ACCURACY_RATIO
+
+    bar = (f"masked-token accuracy at least {MIN_ACCURACY_RATIO:g} times the most-frequent-token baseline and a "
+           "loss below the unigram entropy")
+    misses = []
+    for net in networks:
+        test = cards[net["name"]]["test"]
+        evaluation, baselines = test["evaluation"], test["baselines"]
+        ratio = evaluation["mlm_accuracy"] / baselines["most_frequent_accuracy"]
+        loss, entropy = evaluation["mlm_loss"], baselines["unigram_entropy"]
+        missed = ([f"its accuracy is {ratio:.2f} times the baseline"] if ratio < MIN_ACCURACY_RATIO else []) + \
+                 ([f"its loss ({loss:.2f}) is not below the entropy ({entropy:.2f})"] if loss >= entropy else [])
+        if missed:
+            kept = (f", while its loss ({loss:.2f} nats) is below the entropy ({entropy:.2f})"
+                    if loss < entropy else "")
+            misses.append(f"{net['name']} misses it: {listed(missed)}{kept}")
+    cleared = count_of(len(networks) - len(misses), len(networks), "card")
+    cleared = cleared[0].upper() + cleared[1:]
+    if not misses:
+        return f"{cleared} clear the bar the series set itself: {bar}"
+    them = ("It stays", "a network") if len(misses) == 1 else ("They stay", "networks")
+    return (f"{cleared} clear the bar the series set itself ({bar}); {'; '.join(misses)}. {them[0]} in the "
+            f"series and in every test below: leaving out {them[1]} that trained worse would choose the networks "
+            "by their outcome")
+
+
 def _by_depth(values: xr.Dataset, quantity: str) -> str:
     """``17 to 19 at L = 2, 27 to 47 at L = 4 and 88 at L = 8``: each L's range over its networks."""
     spec = SPECS[quantity]
