@@ -42,6 +42,7 @@ def test_counts_and_censoring_in_words():
     assert ph.count_of(2, 2, "network") == "both networks"
     assert ph.count_of(0, 2, "network") == "neither network"
     assert [ph.listed(["a"]), ph.listed(["a", "b"]), ph.listed(["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
+    assert ph.capitalised("the median t_sync of albert-wt2-L04-s1") == "The median t_sync of albert-wt2-L04-s1"
     assert ph.censored_count(0, 8) == "none censored at the horizon"
     assert ph.censored_count(8, 8) == "all 8 censored at the horizon"
     assert ph.censored_share({"the reference's": 0.0, "the random networks'": 0.0}) == (

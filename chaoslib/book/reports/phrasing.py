@@ -124,6 +124,12 @@ def listed(parts: list[str]) -> str:
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 2 else parts)
 
 
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper-case and the rest as it is (``str.capitalize`` would lower-case
+    the names and units inside): for a glued phrase that opens a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def count_of(count: int, total: int, noun: str, nouns: str | None = None) -> str:
     """``none of the 8 inputs``, ``all 8 inputs``, ``3 of 8 inputs``; ``both inputs``, ``neither input``,
     ``the one input``."""
@@ -167,7 +173,7 @@ def censored_share(shares: dict[str, float], noun: str = "lengths", where: str =
         amount = "none" if share == 0 else "all" if share == 1 else f"{share:.0%}"
         parts.append(f"{amount} of {group} {noun}" if i == 0 else f"{amount} of {group}")
     text = listed(parts)
-    return f"{text[0].upper()}{text[1:]} are censored {where}."
+    return f"{capitalised(text)} are censored {where}."
 
 
 def at_least(value: float, censored: bool, spec: str = ".0f") -> str:

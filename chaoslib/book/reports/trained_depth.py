@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from chaoslib.book.reports.phrasing import MarkdownText, count_of, listed, markdown_table, number, ranges_from
+from chaoslib.book.reports.phrasing import MarkdownText, capitalised, count_of, listed, markdown_table, number, ranges_from
 from chaoslib.book.reports.pretraining import check_table
 from chaoslib.book.reports.verdicts import THRESHOLD
 from chaoslib.errors import ChaoslibError
@@ -136,14 +136,16 @@ def bars_sentence(networks: list[dict], cards: dict[str, dict]) -> str:
         evaluation, baselines = test["evaluation"], test["baselines"]
         ratio = evaluation["mlm_accuracy"] / baselines["most_frequent_accuracy"]
         loss, entropy = evaluation["mlm_loss"], baselines["unigram_entropy"]
-        missed = ([f"its accuracy is {ratio:.2f} times the baseline"] if ratio < MIN_ACCURACY_RATIO else []) + \
-                 ([f"its loss ({loss:.2f}) is not below the entropy ({entropy:.2f})"] if loss >= entropy else [])
+        missed = []
+        if ratio < MIN_ACCURACY_RATIO:
+            missed.append(f"its accuracy is {ratio:.2f} times the baseline")
+        if loss >= entropy:
+            missed.append(f"its loss ({loss:.2f}) is not below the entropy ({entropy:.2f})")
+        elif missed:
+            missed[-1] += f", while its loss ({loss:.2f} nats) is below the entropy ({entropy:.2f})"
         if missed:
-            kept = (f", while its loss ({loss:.2f} nats) is below the entropy ({entropy:.2f})"
-                    if loss < entropy else "")
-            misses.append(f"{net['name']} misses it: {listed(missed)}{kept}")
-    cleared = count_of(len(networks) - len(misses), len(networks), "card")
-    cleared = cleared[0].upper() + cleared[1:]
+            misses.append(f"{net['name']} misses it: {listed(missed)}")
+    cleared = capitalised(count_of(len(networks) - len(misses), len(networks), "card"))
     if not misses:
         return f"{cleared} clear the bar the series set itself: {bar}"
     them = ("It stays", "a network") if len(misses) == 1 else ("They stay", "networks")
@@ -211,7 +213,7 @@ def law_sentence(result: Trend, quantity: str) -> str:
     spec = SPECS[quantity]
     name = PLAIN_NAMES[quantity]
     verb = "grows" if low > 0 else "falls" if high < 0 else "scales"  # as its interval says
-    return (f"{name[0].upper()}{name[1:]} {verb} as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
+    return (f"{capitalised(name)} {verb} as L^{result.exponent:.2f} (95% interval {low:.2f} to {high:.2f}, a "
             f"bootstrap over the networks of each L), which puts it at {number(result.at_paper_depth, spec)} at "
             f"L = {PAPER_DEPTH} (95% interval {number(a, spec)} to {number(b, spec)})")
 
