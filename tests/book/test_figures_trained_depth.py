@@ -60,9 +60,33 @@ def test_along_training_draws_every_network_at_every_checkpoint():
     lines = t_sync_axis.get_lines()
     assert len(lines) == 6 and all(len(line.get_xdata()) == 4 for line in lines)
     np.testing.assert_allclose(loss_axis.get_lines()[5].get_ydata(), values.mlm_loss.isel(network=5))
-    assert [t.get_text() for t in loss_axis.get_legend().get_texts()] == ["$L$ = 2", "$L$ = 4", "$L$ = 8"]
+    key = fig.legends[0]
+    assert [t.get_text() for t in key.get_texts()] == ["$L$ = 2", "$L$ = 4", "$L$ = 8", "seed 0", "seed 1"]
+    assert [line.get_linestyle() for line in key.get_lines()[3:]] == ["-", "--"]
     assert t_sync_axis.get_yscale() == "log" and lambda_axis.get_yscale() == "linear"
     assert lines[1].get_linestyle() == "--" and lines[0].get_linestyle() == "-"  # seed 1 dashed
+
+
+def test_against_depth_keys_each_seed_in_one_colour_across_panels():
+    """Three seeds: one scatter per seed in every panel, the same colour for a seed everywhere, the key in the
+    first panel naming every seed, and each seed's points exactly its networks' values; the along-training key
+    names the seeds present with their line styles."""
+    values = _values()
+    trends = {q: trend(values, q) for q in ("t_sync", "ed_peak")}
+    fig = figures.against_depth({"end": (values, trends), "matched": (values, trends)}, ("t_sync", "ed_peak"))
+    colours = []
+    for ax, quantity in zip(fig.axes, ("t_sync", "t_sync", "ed_peak", "ed_peak"), strict=True):
+        scatters = ax.collections[:3]
+        colours.append([tuple(np.round(sc.get_facecolor()[0], 6)) for sc in scatters])
+        for seed, sc in enumerate(scatters):
+            np.testing.assert_allclose(sc.get_offsets()[:, 1], values[quantity].values[values.seed.values == seed])
+    assert all(c == colours[0] for c in colours) and len(set(colours[0])) == 3
+    key = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert key[:3] == ["seed 0", "seed 1", "seed 2"]
+    along = _along().assign_coords(seed=("network", np.tile([0, 2], 3)))
+    key = figures.along_training(along).legends[0]
+    assert [t.get_text() for t in key.get_texts()][-2:] == ["seed 0", "seed 2"]
+    assert [line.get_linestyle() for line in key.get_lines()][-2:] == ["-", ":"]
 
 
 def test_every_figure_is_legible_in_print():

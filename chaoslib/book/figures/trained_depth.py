@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 from matplotlib import ticker
+from matplotlib.lines import Line2D
 import numpy as np
 import xarray as xr
 
@@ -20,6 +21,17 @@ def _log_steps(ax: plt.Axes) -> None:
     ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+SEED_LINES = ("-", "--", ":", "-.")  # along a run, seed s is drawn with SEED_LINES[s % 4]
+
+
+def _seed_colours(seeds) -> dict[int, tuple]:
+    """One colour per seed, the same in every panel: viridis from dark (the smallest seed) to light."""
+    seeds = sorted({int(s) for s in seeds})
+    return {s: plt.cm.viridis(0.85 * i / max(len(seeds) - 1, 1)) for i, s in enumerate(seeds)}
+
+
 LABELS = {
     "lambda0": r"$\lambda_0$ ($x(1)$ perturbed)",
     "chaos_length": "chaos length (median, steps)",
@@ -41,9 +53,11 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
     for column, (title, (values, trends)) in enumerate(panels.items()):
         for row, quantity in enumerate(quantities):
             ax = axes[row, column]
-            depths = values.depth.values
-            ax.scatter(depths, values[quantity].values, c=values.seed.values, cmap="viridis", s=28, zorder=3,
-                       label="one network (colour: seed)")
+            seeds = values.seed.values
+            for seed, colour in _seed_colours(seeds).items():
+                one = seeds == seed
+                ax.scatter(values.depth.values[one], values[quantity].values[one], color=colour, s=28, zorder=3,
+                           label=f"seed {seed}")
             law = trends.get(quantity)
             if law is not None and law.exponent is not None:
                 grid = np.geomspace(2, 24, 50)
@@ -63,8 +77,8 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
                 ax.set_ylabel(LABELS.get(quantity, quantity))
             if row == len(quantities) - 1:
                 ax.set_xlabel("$L$ (layer applications in pretraining)")
-            if law is not None and law.exponent is not None:
-                ax.legend()
+            if (law is not None and law.exponent is not None) or (row, column) == (0, 0):
+                ax.legend()  # the seeds' key in the first panel at least, and every fitted law
     fig.tight_layout()
     return fig
 
@@ -78,22 +92,23 @@ def along_training(values: xr.Dataset, quantities: tuple[str, ...] = ("t_sync", 
     fig, axes = plt.subplots(1, len(panels), figsize=(7.6, 3.0), squeeze=False)
     depths = sorted({int(d) for d in values.depth.values})
     colours = {d: plt.cm.viridis(i / max(len(depths) - 1, 1)) for i, d in enumerate(depths)}
-    styles = ("-", "--", ":")
+    line_style = {int(s): SEED_LINES[int(s) % len(SEED_LINES)] for s in values.seed.values}
     for ax, quantity in zip(axes[0], panels):
-        labelled = set()
         for name in values.network.values:
             net = values.sel(network=name)
-            depth, seed = int(net.depth), int(net.seed)
-            ax.plot(net.checkpoint, net[quantity], styles[seed % len(styles)], color=colours[depth], lw=1.2,
-                    marker="o", ms=2.5, label=f"$L$ = {depth}" if depth not in labelled else None)
-            labelled.add(depth)
+            ax.plot(net.checkpoint, net[quantity], line_style[int(net.seed)], color=colours[int(net.depth)],
+                    lw=1.2, marker="o", ms=2.5)
         ax.set_xscale("symlog", linthresh=16)
         if quantity in LOG_SCALE and np.all(values[quantity].values > 0):
             _log_steps(ax)
         ax.set_xlabel("pretraining step")
         ax.set_ylabel({**LABELS, "mlm_loss": "held-out MLM loss (nats)"}.get(quantity, quantity))
-    axes[0, -1].legend(title="line: seed 0, dashed: 1", loc="upper right")
-    fig.tight_layout()
+    # one key below the panels, where it hides no curve: colour for L, line style for the seed
+    key = [Line2D([], [], color=colours[d], lw=1.2, marker="o", ms=2.5, label=f"$L$ = {d}") for d in depths]
+    key += [Line2D([], [], color="0.35", ls=style, lw=1.2, label=f"seed {seed}")
+            for seed, style in sorted(line_style.items())]
+    fig.legend(handles=key, loc="lower center", ncol=len(key), frameon=False, handlelength=2.2, columnspacing=1.2)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     return fig
 
 
