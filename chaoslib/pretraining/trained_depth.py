@@ -36,13 +36,28 @@ PAPER_DEPTH = 24  # albert-large-v2 applies its layer 24 times in pretraining
 DESIGN_SEEDS = (0, 1)  # the seeds every L of the design has (a third where time allows)
 
 
-def missing_from_design(networks: list[dict]) -> list[tuple[int, int]]:
-    """The (L, seed) pairs of the design (every L of ``SERIES_DEPTHS`` with the seeds ``DESIGN_SEEDS``) that
-    are not among ``networks`` (:func:`chaoslib.pretraining.series.shipped_series`): not shipped yet."""
+def _design() -> list[tuple[int, int]]:
+    """The (L, seed) pairs of the design: every L of ``SERIES_DEPTHS`` with the seeds ``DESIGN_SEEDS``."""
     from chaoslib.pretraining.series import SERIES_DEPTHS
 
-    shipped = {(int(n["depth"]), int(n["seed"])) for n in networks}
-    return [(d, s) for d in SERIES_DEPTHS for s in DESIGN_SEEDS if (d, s) not in shipped]
+    return [(d, s) for d in SERIES_DEPTHS for s in DESIGN_SEEDS]
+
+
+def _pairs(networks: list[dict]) -> set[tuple[int, int]]:
+    return {(int(n["depth"]), int(n["seed"])) for n in networks}
+
+
+def missing_from_design(networks: list[dict]) -> list[tuple[int, int]]:
+    """The (L, seed) pairs of the design that are not among ``networks``
+    (:func:`chaoslib.pretraining.series.shipped_series`): not shipped yet."""
+    shipped = _pairs(networks)
+    return [pair for pair in _design() if pair not in shipped]
+
+
+def beyond_design(networks: list[dict]) -> list[tuple[int, int]]:
+    """The (L, seed) pairs among ``networks`` that the design does not ask for (a further seed, where time
+    allowed), by L then seed."""
+    return sorted(_pairs(networks) - set(_design()))
 
 
 def select(names: list[str] | None = None) -> list[dict]:

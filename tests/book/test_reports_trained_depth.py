@@ -107,6 +107,9 @@ def test_numbers_say_each_ls_range_what_is_missing_and_where_heads_read_best():
     assert out["td_off_track"] == "; b (L = 4) reads best at depth 5, 12.0% against 11.0% at its own L"
     assert report.numbers(networks, [], report.read_outs(v, v), 6.3, best.iloc[:1])["td_missing"] == (
         "every network of the design is shipped")
+    assert report.design_sentence([], [(16, 2)]) == "every network of the design is shipped, and beyond it L = 16 seed 2"
+    assert report.design_sentence([(8, 1)], [(16, 2), (16, 3)]) == (
+        "not shipped yet: L = 8 seed 1, and beyond it L = 16 seed 2, L = 16 seed 3")
     with pytest.raises(ChaoslibError, match="at least two"):
         report.numbers(networks[:1], [], report.read_outs(v, v), 6.3, best)
 

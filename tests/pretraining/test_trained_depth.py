@@ -73,6 +73,8 @@ def test_the_figure_draws_one_point_per_network_and_the_law_only_where_fitted():
     import matplotlib
 
     matplotlib.use("agg")
+    from matplotlib.collections import PathCollection
+
     from chaoslib.book.figures.trained_depth import against_depth
 
     rng = np.random.default_rng(0)
@@ -82,7 +84,10 @@ def test_the_figure_draws_one_point_per_network_and_the_law_only_where_fitted():
     trends = {q: trend(values, q) for q in ("t_sync", "flat")}
     fig = against_depth({"end of training": (values, trends)}, ("t_sync", "flat"))
     law_axis, flat_axis = fig.axes
-    assert len(law_axis.collections[0].get_offsets()) == 12 and len(flat_axis.collections[0].get_offsets()) == 12
+    def points(ax):  # one scatter per seed
+        return sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+
+    assert points(law_axis) == 12 and points(flat_axis) == 12
     assert any(line.get_label().startswith("fit: L^0.") for line in law_axis.get_lines())
     assert not any(line.get_label().startswith("fit") for line in flat_axis.get_lines())
 
@@ -128,7 +133,10 @@ def test_the_best_mlm_depth_is_read_from_each_record(shipped):
         assert best.loc[name, "best_depth"] == int(np.argmax(accuracy)) + 1  # depths 1..4L
         assert best.loc[name, "best_accuracy"] == accuracy.max()
         assert len(accuracy) == 4 * best.loc[name, "depth"]
-    assert td.missing_from_design([{"depth": d, "seed": s} for d in (2, 4, 8, 16) for s in (0, 1)]) == []
+    design = [{"depth": d, "seed": s} for d in (2, 4, 8, 16) for s in (0, 1)]
+    assert td.missing_from_design(design) == [] and td.beyond_design(design) == []
+    more = design[1:] + [{"depth": 16, "seed": 2}, {"depth": 2, "seed": 2}]
+    assert td.missing_from_design(more) == [(2, 0)] and td.beyond_design(more) == [(2, 2), (16, 2)]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from chaoslib.book.reports.phrasing import MarkdownText, capitalised, count_of, 
 from chaoslib.book.reports.pretraining import check_table
 from chaoslib.book.reports.verdicts import THRESHOLD
 from chaoslib.errors import ChaoslibError
-from chaoslib.pretraining.trained_depth import PAPER_DEPTH, Trend, trend
+from chaoslib.pretraining.trained_depth import PAPER_DEPTH, Trend, beyond_design, trend
 
 QUANTITIES = ("t_sync", "lambda0", "chaos_length", "ed_peak", "top_exponent")
 NAMES = {
@@ -202,6 +202,13 @@ def _missing_text(missing: list[tuple[int, int]]) -> str:
     return ", ".join(f"L = {d} seed {s}" for d, s in missing)
 
 
+def design_sentence(missing: list[tuple[int, int]], beyond: list[tuple[int, int]]) -> str:
+    """How the shipped networks stand against the design: which (L, seed) pairs it still lacks and which
+    shipped ones it did not ask for (e.g. "every network of the design is shipped, and beyond it L = 16 seed 2")."""
+    said = "every network of the design is shipped" if not missing else "not shipped yet: " + _missing_text(missing)
+    return said + (f", and beyond it {_missing_text(beyond)}" if beyond else "")
+
+
 def law_sentence(result: Trend, quantity: str) -> str:
     """The fitted law and its extrapolation to L = 24, or why none was fitted."""
     if result.exponent is None:
@@ -272,8 +279,7 @@ def numbers(networks: list[dict], missing: list[tuple[int, int]],
     out = {
         "td_n_networks": len(networks),
         "td_depths": listed([str(d) for d in depths]),
-        "td_missing": ("every network of the design is shipped" if not missing else
-                       "not shipped yet: " + _missing_text(missing)),
+        "td_missing": design_sentence(missing, beyond_design(networks)),
         "td_testable": testable_sentence(end_trends["t_sync"], missing),
         "td_threshold": THRESHOLD,
         "td_level": level,
