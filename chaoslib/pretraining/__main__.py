@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     series.add_argument("--threads", type=int)
     series.add_argument("--stop-after", type=int, help="leave after this many steps of this call (state saved)")
     series.add_argument("--force", action="store_true", help="train and ship again a network already shipped")
+    series.add_argument("--carry", action="store_true",
+                        help="an unfinished run (training stopped): diagnose its checkpoints and drop their weights, "
+                             "leaving the resume point small enough to commit (git add -f) for a later checkout")
     series.add_argument("--data-dir")
     args = parser.parse_args(argv)
     if getattr(args, "threads", None):
@@ -66,7 +69,12 @@ def main(argv: list[str] | None = None) -> None:
         run_diagnostics(args.run_dir, args.out, settings_from_dict(overrides), executor=args.executor,
                         ray_address=args.ray_address, data_dir=args.data_dir,
                         command="python -m chaoslib.pretraining " + shlex.join(sys.argv[1:]))
-    if args.command == "series":
+    if args.command == "series" and args.carry:
+        from chaoslib.pretraining.series import carry
+
+        folder = carry(args.depth, args.seed, args.runs, args.data_dir)
+        print(f"commit it: git add -f {folder}  (rerun the series command without --carry to continue)")
+    elif args.command == "series":
         from chaoslib.pretraining.series import train_diagnose_ship
 
         shipped = train_diagnose_ship(args.depth, args.seed, args.runs, args.device, args.data_dir, args.stop_after,

@@ -44,8 +44,8 @@ from chaoslib.model.network import Network
 from chaoslib.pretraining.checkpoint import checkpoint_tokenizer, evaluate_checkpoint
 from chaoslib.pretraining.run_record import INIT_DIR, joined_history
 from chaoslib.provenance import collect
-from chaoslib.store import load_dataset, save_dataset
-from chaoslib.sweep import run_sweep
+from chaoslib.store import TrialStore, load_dataset, save_dataset
+from chaoslib.sweep import run_sweep, trial_key
 
 
 @dataclass
@@ -81,9 +81,11 @@ class DiagnosticSettings:
 
 
 def checkpoint_steps(run_dir: str | os.PathLike) -> list[int]:
-    """The saved checkpoints of a run, by step."""
+    """The saved checkpoints of a run, by step (a checkpoint whose weights were dropped after its diagnosis was
+    stored, :func:`chaoslib.pretraining.series.carry`, still counts; an unfinished ``.tmp`` save does not)."""
     folders = sorted(Path(run_dir, "checkpoints").glob("step_*"))
-    return [int(f.name.split("_")[1]) for f in folders if (f / "config.json").exists()]
+    return [int(f.name.split("_")[1]) for f in folders
+            if f.name.split("_")[1].isdigit() and (f / "config.json").exists()]
 
 
 def ed_summary(effective_dimension: np.ndarray) -> tuple[float, int, int]:
@@ -224,8 +226,16 @@ def run_diagnostics(run_dir: str | os.PathLike, out: str | os.PathLike, settings
     trials = [{"folder": str(run_dir / "checkpoints" / f"step_{step:07d}"), "diagnostics": asdict(settings),
                "data_dir": None if data_dir is None else str(data_dir), "cache_dir": str(run_dir.parent)}
               for step in steps]
-    records = run_sweep(trials, _trial, executor=executor, ray_address=ray_address,
-                        store=run_dir / "diagnostics_trials", threads=torch.get_num_threads())
+    store = TrialStore(run_dir / "diagnostics_trials")
+    dropped = [step for step, trial in zip(steps, trials, strict=True)
+               if not store.done(trial_key(trial)) and not Path(trial["folder"], "model.safetensors").exists()]
+    if dropped:
+        raise ChaoslibError(
+            f"the checkpoints at steps {dropped} of {run_dir} hold no weights and their diagnostics are not in "
+            f"{store.root}: their weights were dropped after a diagnosis with other settings or another data_dir "
+            "or runs folder (series --carry); diagnose with those, or give steps= without them.")
+    records = run_sweep(trials, _trial, executor=executor, ray_address=ray_address, store=store,
+                        threads=torch.get_num_threads())
     ds = diagnostics_dataset(steps, [r.result for r in records], settings)
     earlier = _earlier_record(run_dir, settings)
     if earlier is not None:  # a continued run: the start network's record covers the steps before this run

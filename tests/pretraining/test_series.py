@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from transformers import AlbertForPreTraining, AutoTokenizer
@@ -51,17 +52,24 @@ def test_series_configs_differ_only_in_depth_seed_and_the_pilots_rate():
 
 
 @pytest.mark.slow
-def test_one_command_trains_diagnoses_and_ships_a_series_network(tmp_path, monkeypatch, one_thread):
+def _tiny_series(tmp_path, monkeypatch, **config):
+    """The series at a tiny size, shipping into ``tmp_path/checkpoints``: (that folder, diagnostic settings)."""
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
     monkeypatch.setattr(configs, "CHECKPOINTS_DIR", checkpoints)
     monkeypatch.setattr(series, "CHECKPOINTS_DIR", checkpoints)
     monkeypatch.setattr("chaoslib.pretraining.checkpoint.CHECKPOINTS_DIR", checkpoints)
     full_config, full_settings = series.series_config, series.series_diagnostic_settings
-    monkeypatch.setattr(series, "series_config", lambda depth, seed: replace(full_config(depth, seed), **TINY))
+    monkeypatch.setattr(series, "series_config",
+                        lambda depth, seed: replace(full_config(depth, seed), **{**TINY, **config}))
     settings = replace(full_settings(), n_inputs=3, n_steps=40, ed_inputs=4, ed_steps=5,
                        spectrum_inputs=1, spectrum_k=2, spectrum_steps=10, eval_batches=1, eval_tokens=32)
     monkeypatch.setattr(series, "series_diagnostic_settings", lambda: settings)
+    return checkpoints, settings
+
+
+def test_one_command_trains_diagnoses_and_ships_a_series_network(tmp_path, monkeypatch, one_thread):
+    checkpoints, settings = _tiny_series(tmp_path, monkeypatch)
     out = series.train_diagnose_ship(2, 0, tmp_path / "runs", device="cpu")
     assert out == checkpoints / "albert-wt2-L02-s0"
     card = json.loads((out / "card.json").read_text())
@@ -86,3 +94,31 @@ def test_one_command_trains_diagnoses_and_ships_a_series_network(tmp_path, monke
     live = checkpoint_diagnostics(out, settings)
     assert live["mlm_accuracy"] == record.mlm_accuracy.sel(checkpoint=6).item()
     assert (live["lambda0"] == record.lambda0.sel(checkpoint=6).values).all()
+
+
+def test_a_carried_run_ships_the_record_of_an_uninterrupted_one(tmp_path, monkeypatch, one_thread):
+    """Stopped at step 4, carried (checkpoints diagnosed, their weights dropped), resumed and shipped: the
+    record equals that of a run that never stopped, and only the resume point and small files were kept."""
+    from chaoslib.errors import ChaoslibError
+    from chaoslib.pretraining.diagnostics import run_diagnostics
+    from chaoslib.store import load_dataset
+
+    checkpoints, settings = _tiny_series(tmp_path, monkeypatch, checkpoint_steps=[0, 2, 6])
+    runs = tmp_path / "carried"
+    assert series.train_diagnose_ship(2, 0, runs, device="cpu", stop_after=4) is None
+    run_dir = series.carry(2, 0, runs)
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step_0000000", "step_0000002"]
+    assert not list(run_dir.glob("checkpoints/*/model.safetensors")) and (run_dir / "state.pt").exists()
+    assert len(list((run_dir / "diagnostics_trials").glob("*.json"))) == 2
+    carried = load_dataset(series.train_diagnose_ship(2, 0, runs, device="cpu") / "diagnostics.nc")
+    with pytest.raises(ChaoslibError, match="has reached its last step"):
+        series.carry(2, 0, runs)
+    straight = load_dataset(series.train_diagnose_ship(2, 0, tmp_path / "straight", device="cpu", force=True)
+                            / "diagnostics.nc")
+    assert list(carried.checkpoint.values) == [0, 2, 6]
+    for name, variable in straight.data_vars.items():
+        np.testing.assert_array_equal(carried[name].values, variable.values, err_msg=name)
+    # a dropped checkpoint whose stored diagnosis does not match the settings asked for is refused by name
+    other = replace(settings, n_steps=20)
+    with pytest.raises(ChaoslibError, match=r"steps \[0, 2\] .* hold no weights"):
+        run_diagnostics(run_dir, tmp_path / "other.nc", other, steps=[0, 2])
