@@ -81,7 +81,7 @@ EVALUATED = ["albert-wikitext2", *[n for n in SHIPPED_NAMES if n.startswith("alb
 # Shipped networks known to miss the accuracy bar, with their ratio: they ship all the same, since the series
 # keeps every network it trained (dropping one for training worse would choose the networks by their outcome),
 # and chapter 9 names them. A card listed here that clears the bar fails the test too.
-BELOW_ACCURACY_BAR = {"albert-wt2-L16-s1": 1.44}
+BELOW_ACCURACY_BAR = {"albert-wt2-L16-s1": 1.44, "albert-wt2-L16-s2": 1.426}
 
 
 @pytest.mark.parametrize("name", SHIPPED_NAMES)
