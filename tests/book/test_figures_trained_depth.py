@@ -68,8 +68,8 @@ def test_along_training_draws_every_network_at_every_checkpoint():
 
 
 def test_against_depth_keys_each_seed_in_one_colour_across_panels():
-    """Three seeds: one scatter per seed in every panel, the same colour for a seed everywhere, the key in the
-    first panel naming every seed, and each seed's points exactly its networks' values; the along-training key
+    """Three seeds: one scatter per seed in every panel, the same colour for a seed everywhere, one key above the
+    panels naming every seed in its colour, and each seed's points exactly its networks' values; the along-training key
     names the seeds present with their line styles."""
     values = _values()
     trends = {q: trend(values, q) for q in ("t_sync", "ed_peak")}
@@ -81,8 +81,10 @@ def test_against_depth_keys_each_seed_in_one_colour_across_panels():
         for seed, sc in enumerate(scatters):
             np.testing.assert_allclose(sc.get_offsets()[:, 1], values[quantity].values[values.seed.values == seed])
     assert all(c == colours[0] for c in colours) and len(set(colours[0])) == 3
-    key = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert key[:3] == ["seed 0", "seed 1", "seed 2"]
+    key = fig.legends[0]
+    assert [t.get_text() for t in key.get_texts()] == ["seed 0", "seed 1", "seed 2"]
+    assert [tuple(np.round(line.get_color(), 6)) for line in key.get_lines()] == colours[0]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][0].startswith("fit: L^")  # no seeds
     along = _along().assign_coords(seed=("network", np.tile([0, 2], 3)))
     key = figures.along_training(along).legends[0]
     assert [t.get_text() for t in key.get_texts()][-2:] == ["seed 0", "seed 2"]

@@ -50,14 +50,15 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
     fig, axes = plt.subplots(len(quantities), len(panels), figsize=(min(7.6, 3.6 * len(panels) + 0.6),
                                                                     2.6 * len(quantities)),
                              squeeze=False, sharex=True)
+    colours = _seed_colours([s for values, _ in panels.values() for s in values.seed.values])
     for column, (title, (values, trends)) in enumerate(panels.items()):
         for row, quantity in enumerate(quantities):
             ax = axes[row, column]
             seeds = values.seed.values
-            for seed, colour in _seed_colours(seeds).items():
+            for seed in sorted(set(seeds.tolist())):
                 one = seeds == seed
-                ax.scatter(values.depth.values[one], values[quantity].values[one], color=colour, s=28, zorder=3,
-                           label=f"seed {seed}")
+                ax.scatter(values.depth.values[one], values[quantity].values[one], color=colours[seed], s=28,
+                           zorder=3)
             law = trends.get(quantity)
             if law is not None and law.exponent is not None:
                 grid = np.geomspace(2, 24, 50)
@@ -77,10 +78,21 @@ def against_depth(panels: dict[str, tuple[xr.Dataset, dict]], quantities: tuple[
                 ax.set_ylabel(LABELS.get(quantity, quantity))
             if row == len(quantities) - 1:
                 ax.set_xlabel("$L$ (layer applications in pretraining)")
-            if (law is not None and law.exponent is not None) or (row, column) == (0, 0):
-                ax.legend()  # the seeds' key in the first panel at least, and every fitted law
-    fig.tight_layout()
+            if law is not None and law.exponent is not None:
+                ax.legend(loc="best")  # the fitted law and its value at L = 24
+    _key_above(fig, [Line2D([], [], ls="", marker="o", ms=5.5, color=colour, label=f"seed {seed}")
+                     for seed, colour in colours.items()])
     return fig
+
+
+def _key_above(fig: plt.Figure, handles: list) -> None:
+    """One key for the whole figure, in a row above the panels: below them the book stamps the provenance, and
+    inside them a key hides points."""
+    fig.tight_layout()
+    top = fig.subplotpars.top
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, handlelength=2.2,
+               columnspacing=1.2)
+    fig.tight_layout(rect=(0, 0, 1, top - 0.35 / fig.get_figheight()))
 
 
 def along_training(values: xr.Dataset, quantities: tuple[str, ...] = ("t_sync", "lambda0")) -> plt.Figure:
@@ -103,12 +115,11 @@ def along_training(values: xr.Dataset, quantities: tuple[str, ...] = ("t_sync", 
             _log_steps(ax)
         ax.set_xlabel("pretraining step")
         ax.set_ylabel({**LABELS, "mlm_loss": "held-out MLM loss (nats)"}.get(quantity, quantity))
-    # one key below the panels, where it hides no curve: colour for L, line style for the seed
+    # colour for L, line style for the seed
     key = [Line2D([], [], color=colours[d], lw=1.2, marker="o", ms=2.5, label=f"$L$ = {d}") for d in depths]
     key += [Line2D([], [], color="0.35", ls=style, lw=1.2, label=f"seed {seed}")
             for seed, style in sorted(line_style.items())]
-    fig.legend(handles=key, loc="lower center", ncol=len(key), frameon=False, handlelength=2.2, columnspacing=1.2)
-    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    _key_above(fig, key)
     return fig
 
 
