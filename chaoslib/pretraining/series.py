@@ -117,10 +117,10 @@ def carry(depth: int, seed: int, runs: str | os.PathLike = "runs/series",
     if not (run_dir / "state.pt").exists():
         raise ChaoslibError(f"{run_dir} holds no state.pt: there is no unfinished run to carry; start it with "
                             f"python -m chaoslib.pretraining series --depth {depth} --seed {seed}.")
-    if config.steps in checkpoint_steps(run_dir):
+    steps = checkpoint_steps(run_dir)
+    if config.steps in steps:
         raise ChaoslibError(f"{run_dir} has reached its last step ({config.steps}): nothing to carry; rerun the "
                             "series command to diagnose and ship it.")
-    steps = checkpoint_steps(run_dir)
     command = f"python -m chaoslib.pretraining series --depth {depth} --seed {seed} --carry"
     run_diagnostics(run_dir, run_dir / "diagnostics.nc", series_diagnostic_settings(), steps=steps,
                     data_dir=data_dir, command=command)
